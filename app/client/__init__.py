@@ -1,0 +1,1 @@
+"""The streaming image-edit client: asyncio and httpx, no Qt."""

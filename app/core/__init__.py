@@ -1,0 +1,1 @@
+"""Pure logic: schema, validation, events, image I/O. No Qt, no network."""

@@ -1,0 +1,1 @@
+"""Observable state and actions (QtCore/QtGui only, never widgets)."""
