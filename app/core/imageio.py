@@ -53,6 +53,13 @@ class ImageInfo:
         return self.width * self.height
 
 
+def human_bytes(count: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if count >= scale:
+            return f"{count / scale:.1f} {unit}"
+    return f"{count} bytes"
+
+
 def sniff_format(head: bytes) -> str | None:
     """png, jpeg or webp from the first bytes of a file, else None."""
     if head.startswith(_PNG_SIGNATURE):
@@ -124,12 +131,17 @@ def probe_image(
         raise ImageFileError(f"{label}: cannot be read ({exc.strerror or exc}).") from None
     if max_bytes is not None and size > max_bytes:
         raise ImageFileError(
-            f"{label}: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit; "
+            f"{label}: {human_bytes(size)} is over the {human_bytes(max_bytes)} limit; "
             "save it smaller or as JPEG/WebP."
         )
     fmt = sniff_format(head)
     if fmt is None:
         raise ImageFileError(f"{label}: {describe_unknown(head)}; use PNG, JPEG or WebP.")
+    if not _looks_complete(fmt, head, tail, size):
+        raise ImageFileError(
+            f"{label}: the {fmt.upper()} file is truncated (it ends early); "
+            "save or download it again."
+        )
     try:
         with _open(source) as image:
             width, height = image.size
@@ -142,11 +154,6 @@ def probe_image(
                     f"{label}: {width}x{height} is {width * height:,} pixels, over the "
                     f"{max_pixels:,} pixel limit (a decompression bomb or a huge scan); "
                     "scale it down first."
-                )
-            if not _looks_complete(fmt, head, tail, size):
-                raise ImageFileError(
-                    f"{label}: the {fmt.upper()} file is truncated (it ends early); "
-                    "save or download it again."
                 )
             if deep:
                 image.load()

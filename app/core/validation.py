@@ -52,7 +52,7 @@ def validate_values(values: Mapping[str, Any], schema: Schema) -> list[Problem]:
     rules = schema.rules_for(values.get("model"))
     for spec in schema.value_fields:
         value = values.get(spec.name)
-        if value is None or value == "":
+        if value is None or (isinstance(value, str) and not value.strip()):
             if spec.required:
                 problems.append(Problem(spec.name, f"{spec.label} is required; fill it in."))
             continue
