@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ipaddress
 import json
 import os
 import sys
@@ -22,6 +21,7 @@ from urllib.parse import urlsplit
 from app import __version__
 from app.core.events import CompletedImage, ImageEvent, PartialImage, Usage
 from app.core.imageio import EXTENSIONS, ImageFileError, probe_image, sniff_format, write_atomic
+from app.core.providers import is_loopback_host
 from app.core.request import EditRequest
 from app.core.schema import FieldSpec, Schema, SchemaError, load_schema
 from app.core.validation import Problem, validate_files, validate_values
@@ -344,13 +344,7 @@ class Reporter:
 
 
 def _is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback_host(urlsplit(url).hostname or "")
 
 
 # --- retouch serve -------------------------------------------------------------------
