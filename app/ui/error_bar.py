@@ -1,0 +1,46 @@
+"""A non-modal bar for a failed job: the server's message, code and request id, and Retry."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
+
+
+class ErrorBar(QFrame):
+    retry_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("error-bar")
+        self.setProperty("role", "error-bar")
+        self.setStyleSheet(
+            "#error-bar { background: #5a1f1f; border: 1px solid #a33; border-radius: 4px; }"
+            "#error-bar QLabel { color: #fde; }"
+        )
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 4, 4)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.retry = QPushButton("Retry")
+        self.retry.clicked.connect(self.retry_requested)
+        self.close_button = QPushButton("Dismiss")
+        self.close_button.clicked.connect(self.hide)
+        layout.addWidget(self.message, 1)
+        layout.addWidget(self.retry)
+        layout.addWidget(self.close_button)
+        self.hide()
+
+    def show_error(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        request_id: str | None = None,
+        retryable: bool = True,
+    ) -> None:
+        details = [f"code {code}" if code else "", f"request id {request_id}" if request_id else ""]
+        extra = " · ".join(d for d in details if d)
+        self.message.setText(message + (f"\n{extra}" if extra else ""))
+        self.retry.setVisible(retryable)
+        self.show()

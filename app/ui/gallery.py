@@ -1,0 +1,248 @@
+"""The result gallery: one section per job, one tile per variant.
+
+Partials appear in their variant's tile as they arrive and the final image replaces them.
+Tiles only hold display-sized images (the full results stay on disk), so dozens of 4K
+results cost a few megabytes here.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from PySide6.QtCore import QPoint, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QImage, QPixmap
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QScrollArea,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+TILE_EDGE = 168
+
+
+class VariantTile(QFrame):
+    """One variant of one job. Right-click or the buttons give its actions."""
+
+    action_requested = Signal(str, int, int)  # action, job id, variant
+    activated = Signal(int, int)
+
+    ACTIONS = (
+        ("save", "Save as…"),
+        ("copy", "Copy"),
+        ("use", "Use as input"),
+        ("discard", "Discard"),
+    )
+
+    def __init__(self, job_id: int, variant: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.job_id, self.variant = job_id, variant
+        self.path: str | None = None
+        self.is_final = False
+        self.setObjectName(f"tile-{job_id}-{variant}")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setProperty("role", "tile")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(3)
+        self.picture = QLabel("waiting…")
+        self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.picture.setFixedSize(QSize(TILE_EDGE, TILE_EDGE))
+        self.picture.setProperty("role", "tile-picture")
+        self.caption = QLabel(f"Variant {variant + 1}")
+        self.caption.setProperty("role", "tile-caption")
+        buttons = QHBoxLayout()
+        buttons.setSpacing(2)
+        self.buttons: dict[str, QToolButton] = {}
+        for key, text in self.ACTIONS:
+            button = QToolButton()
+            button.setText(text.rstrip("…"))
+            button.setToolTip(text)
+            button.setEnabled(False)
+            button.setAutoRaise(True)
+            button.clicked.connect(lambda _=False, k=key: self._request(k))
+            buttons.addWidget(button)
+            self.buttons[key] = button
+        layout.addWidget(self.picture)
+        layout.addWidget(self.caption)
+        layout.addLayout(buttons)
+
+    def show_image(self, image: QImage, path: str, *, final: bool, partial: int = 0) -> None:
+        pixmap = QPixmap.fromImage(image).scaled(
+            self.picture.size() * self.devicePixelRatioF(),
+            Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
+        )
+        pixmap.setDevicePixelRatio(self.devicePixelRatioF())
+        self.picture.setPixmap(pixmap)
+        self.path = path
+        self.is_final = final
+        state = "final" if final else f"partial {partial + 1}"
+        self.caption.setText(f"Variant {self.variant + 1} · {state}")
+        for key, button in self.buttons.items():
+            button.setEnabled(final or key == "discard")
+
+    def mark_failed(self, reason: str) -> None:
+        if not self.is_final:
+            self.caption.setText(f"Variant {self.variant + 1} · failed")
+            self.setToolTip(reason)
+
+    def mark_cancelled(self) -> None:
+        if not self.is_final:
+            suffix = " (partial kept)" if self.path else ""
+            self.caption.setText(f"Variant {self.variant + 1} · cancelled{suffix}")
+
+    def _request(self, action: str) -> None:
+        self.action_requested.emit(action, self.job_id, self.variant)
+
+    def contextMenuEvent(self, event) -> None:
+        menu = QMenu(self)
+        for key, text in self.ACTIONS:
+            action = QAction(text, menu)
+            action.setEnabled(self.buttons[key].isEnabled())
+            action.triggered.connect(lambda _=False, k=key: self._request(k))
+            menu.addAction(action)
+        menu.exec(event.globalPos())
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        if self.path:
+            self.activated.emit(self.job_id, self.variant)
+        super().mouseDoubleClickEvent(event)
+
+
+class JobSection(QFrame):
+    """A job's header (prompt, status, tokens) and its variant tiles."""
+
+    def __init__(
+        self, job_id: int, variants: int, summary: str, details: str, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.job_id = job_id
+        self.setObjectName(f"job-{job_id}")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        self.header = QLabel(f"<b>#{job_id}</b> {html.escape(summary)}")
+        self.header.setTextFormat(Qt.TextFormat.RichText)
+        self.header.setWordWrap(True)
+        self.status = QLabel("sending…")
+        self.status.setProperty("role", "job-status")
+        self.setToolTip(details)
+        layout.addWidget(self.header)
+        layout.addWidget(self.status)
+        self.grid = QGridLayout()
+        self.grid.setSpacing(6)
+        layout.addLayout(self.grid)
+        self.tiles: dict[int, VariantTile] = {}
+        for variant in range(variants):
+            self.add_tile(variant)
+
+    def add_tile(self, variant: int) -> VariantTile:
+        tile = VariantTile(self.job_id, variant, self)
+        tile.setToolTip(self.toolTip())
+        self.tiles[variant] = tile
+        self._relayout()
+        return tile
+
+    def tile(self, variant: int) -> VariantTile:
+        return self.tiles.get(variant) or self.add_tile(variant)
+
+    def remove_tile(self, variant: int) -> None:
+        tile = self.tiles.pop(variant, None)
+        if tile is not None:
+            self.grid.removeWidget(tile)
+            tile.deleteLater()
+            self._relayout()
+
+    def _relayout(self, columns: int = 2) -> None:
+        for index, variant in enumerate(sorted(self.tiles)):
+            self.grid.addWidget(self.tiles[variant], index // columns, index % columns)
+
+
+class Gallery(QScrollArea):
+    """Newest job on top."""
+
+    action_requested = Signal(str, int, int)
+    activated = Signal(int, int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        body = QWidget()
+        self.column = QVBoxLayout(body)
+        self.column.setContentsMargins(4, 4, 4, 4)
+        self.placeholder = QLabel(
+            "Results appear here.\nPaint where to edit, write a prompt, press Generate."
+        )
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
+        self.placeholder.setProperty("role", "placeholder")
+        self.column.addWidget(self.placeholder)
+        self.column.addStretch(1)
+        self.setWidget(body)
+        self.sections: dict[int, JobSection] = {}
+
+    def add_job(self, job_id: int, variants: int, summary: str, details: str) -> JobSection:
+        self.placeholder.hide()
+        section = JobSection(job_id, variants, summary, details)
+        for tile in section.tiles.values():
+            self._wire(tile)
+        self.sections[job_id] = section
+        self.column.insertWidget(0, section)
+        self.verticalScrollBar().setValue(0)
+        return section
+
+    def tile(self, job_id: int, variant: int) -> VariantTile:
+        section = self.sections[job_id]
+        known = variant in section.tiles
+        tile = section.tile(variant)
+        if not known:
+            self._wire(tile)
+        return tile
+
+    def show_partial(self, job_id: int, variant: int, index: int, image: QImage, path: str) -> None:
+        tile = self.tile(job_id, variant)
+        if not tile.is_final:  # a late partial never replaces a final
+            tile.show_image(image, path, final=False, partial=index)
+            self.sections[job_id].status.setText("streaming…")
+
+    def show_final(self, job_id: int, variant: int, image: QImage, path: str) -> None:
+        self.tile(job_id, variant).show_image(image, path, final=True)
+
+    def set_status(self, job_id: int, text: str) -> None:
+        if job_id in self.sections:
+            self.sections[job_id].status.setText(text)
+
+    def discard(self, job_id: int, variant: int) -> None:
+        section = self.sections.get(job_id)
+        if section is None:
+            return
+        section.remove_tile(variant)
+        if not section.tiles:
+            self.sections.pop(job_id)
+            section.deleteLater()
+
+    def tile_path(self, job_id: int, variant: int) -> Path | None:
+        tile = self.sections.get(job_id, None)
+        path = tile.tiles[variant].path if tile and variant in tile.tiles else None
+        return Path(path) if path else None
+
+    def _wire(self, tile: VariantTile) -> None:
+        tile.action_requested.connect(self.action_requested)
+        tile.activated.connect(self.activated)
+
+    def sizeHint(self) -> QSize:
+        return QSize(2 * TILE_EDGE + 48, 400)
+
+    def tile_at(self, point: QPoint) -> VariantTile | None:
+        widget = self.widget().childAt(point)
+        while widget is not None and not isinstance(widget, VariantTile):
+            widget = widget.parentWidget()
+        return widget
