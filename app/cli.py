@@ -32,6 +32,7 @@ EXIT_API = 3
 EXIT_NETWORK = 4
 EXIT_INTERRUPTED = 130
 DEFAULT_BASE_URL = "https://api.openai.com"
+VARIANT_HEADER = "X-Retouch-Variant"  # the local engine picks variant K for a split stream
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -140,11 +141,14 @@ def _add_field_flag(parser: argparse.ArgumentParser, spec: FieldSpec, schema: Sc
     if spec.kind == "size":
         metavar = "WxH|auto"
     default_note = f" (default {spec.default})" if spec.default is not None else ""
+    if spec.kind == "model":
+        local = ", ".join(schema.model_names("local"))
+        default_note = f" (default {spec.default}; {local} when --base-url is loopback)"
     parser.add_argument(
         spec.flag,
         dest=spec.name,
         type=_parser_for(spec),
-        default=spec.default if spec.kind == "model" else None,
+        default=None,
         required=spec.required and spec.default is None,
         metavar=metavar,
         help=help_text + default_note,
@@ -164,16 +168,22 @@ def _parser_for(spec: FieldSpec) -> Callable[[str], Any]:
 
 def _run_edit(args: argparse.Namespace, schema: Schema) -> int:
     report = Reporter(sys.stdout, sys.stderr, as_json=args.json)
+    loopback = _is_loopback(args.base_url)
     values = {
         spec.name: getattr(args, spec.name)
         for spec in schema.value_fields
         if getattr(args, spec.name, None) is not None
     }
+    for spec in schema.value_fields:
+        if spec.kind == "model" and spec.name not in values:
+            # A loopback URL is almost always the local engine, which has its own models.
+            local = schema.model_names("local")
+            values[spec.name] = local[0] if loopback and local else spec.default
     problems = validate_values(values, schema)
     file_problems, _ = validate_files(args.image, args.mask, schema)
     problems += file_problems
     api_key = os.environ.get(args.api_key_env) or None
-    if api_key is None and not _is_loopback(args.base_url):
+    if api_key is None and not loopback:
         problems.append(
             Problem(
                 "api_key",
@@ -200,6 +210,7 @@ def _run_edit(args: argparse.Namespace, schema: Schema) -> int:
         connect_timeout=args.connect_timeout,
         read_timeout=args.read_timeout,
         max_retries=args.max_retries,
+        variant_header=VARIANT_HEADER if loopback else None,
     )
     request = EditRequest(images=tuple(args.image), values=values, mask=args.mask)
     writer = ResultWriter(args.out)
@@ -214,7 +225,7 @@ async def _stream_to_disk(
     report: Reporter,
     args: argparse.Namespace,
 ) -> int:
-    from app.client import ApiError, ClientError, ImageEditClient, NetworkError
+    from app.client import ApiError, ClientError, ImageEditClient, InputError, NetworkError
 
     async with ImageEditClient(config, schema, on_retry=report.retry) as client:
         try:
@@ -227,6 +238,9 @@ async def _stream_to_disk(
         except NetworkError as exc:
             report.failure("network", exc, writer)
             return EXIT_NETWORK
+        except InputError as exc:  # a file changed or vanished after it was checked
+            report.failure("input", exc, writer)
+            return EXIT_INVALID
         except ClientError as exc:
             report.failure("protocol", exc, writer)
             return EXIT_API

@@ -32,7 +32,15 @@ ImageSource = Path | bytes
 
 
 class ImageFileError(ValueError):
-    """A file that is not an acceptable image; the message says why and what to do."""
+    """A file that is not an acceptable image; the message says why and what to do.
+
+    ``code`` names the kind of problem for machines (the local engine sends it as the
+    OpenAI error code): file_not_found, file_too_large, invalid_image_format,
+    image_too_large, truncated_image or corrupt_image."""
+
+    def __init__(self, message: str, code: str = "corrupt_image") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -124,23 +132,33 @@ def probe_image(
         size = len(source) if isinstance(source, bytes) else os.path.getsize(source)
         head, tail = _read_head_tail(source, size)
     except FileNotFoundError:
-        raise ImageFileError(f"{label}: file not found; check the path.") from None
+        raise ImageFileError(
+            f"{label}: file not found; check the path.", "file_not_found"
+        ) from None
     except IsADirectoryError:
-        raise ImageFileError(f"{label}: is a folder, not an image file.") from None
+        raise ImageFileError(
+            f"{label}: is a folder, not an image file.", "file_not_found"
+        ) from None
     except OSError as exc:
-        raise ImageFileError(f"{label}: cannot be read ({exc.strerror or exc}).") from None
+        raise ImageFileError(
+            f"{label}: cannot be read ({exc.strerror or exc}).", "file_not_found"
+        ) from None
     if max_bytes is not None and size > max_bytes:
         raise ImageFileError(
             f"{label}: {human_bytes(size)} is over the {human_bytes(max_bytes)} limit; "
-            "save it smaller or as JPEG/WebP."
+            "save it smaller or as JPEG/WebP.",
+            "file_too_large",
         )
     fmt = sniff_format(head)
     if fmt is None:
-        raise ImageFileError(f"{label}: {describe_unknown(head)}; use PNG, JPEG or WebP.")
+        raise ImageFileError(
+            f"{label}: {describe_unknown(head)}; use PNG, JPEG or WebP.", "invalid_image_format"
+        )
     if not _looks_complete(fmt, head, tail, size):
         raise ImageFileError(
             f"{label}: the {fmt.upper()} file is truncated (it ends early); "
-            "save or download it again."
+            "save or download it again.",
+            "truncated_image",
         )
     try:
         with _open(source) as image:
@@ -153,7 +171,8 @@ def probe_image(
                 raise ImageFileError(
                     f"{label}: {width}x{height} is {width * height:,} pixels, over the "
                     f"{max_pixels:,} pixel limit (a decompression bomb or a huge scan); "
-                    "scale it down first."
+                    "scale it down first.",
+                    "image_too_large",
                 )
             if deep:
                 image.load()
@@ -161,7 +180,8 @@ def probe_image(
         raise
     except Image.DecompressionBombError:
         raise ImageFileError(
-            f"{label}: has far too many pixels (a decompression bomb); it was not decoded."
+            f"{label}: has far too many pixels (a decompression bomb); it was not decoded.",
+            "image_too_large",
         ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ImageFileError(

@@ -18,11 +18,13 @@ from app.core.schema import FieldSpec, ModelRules, Schema
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with a request. ``field`` is a schema field name; ``file`` names
-    the offending file when there is one."""
+    the offending file when there is one; ``code`` names the kind of problem for machines
+    (the local engine answers with it as the OpenAI error code)."""
 
     field: str
     message: str
     file: str | None = None
+    code: str = "invalid_value"
 
     def __str__(self) -> str:
         return self.message if self.file else f"{self.field}: {self.message}"
@@ -48,17 +50,26 @@ def validate_values(values: Mapping[str, Any], schema: Schema) -> list[Problem]:
     known = {spec.name for spec in schema.fields}
     for name in values:
         if name not in known:
-            problems.append(Problem(name, f"unknown field {name!r}; remove it."))
+            problems.append(
+                Problem(name, f"unknown field {name!r}; remove it.", code="unknown_parameter")
+            )
     rules = schema.rules_for(values.get("model"))
     for spec in schema.value_fields:
         value = values.get(spec.name)
         if value is None or (isinstance(value, str) and not value.strip()):
             if spec.required:
-                problems.append(Problem(spec.name, f"{spec.label} is required; fill it in."))
+                problems.append(
+                    Problem(
+                        spec.name,
+                        f"{spec.label} is required; fill it in.",
+                        code="missing_required_parameter",
+                    )
+                )
             continue
         message = _value_problem(spec, value, rules)
         if message:
-            problems.append(Problem(spec.name, message))
+            code = "unsupported_parameter" if not rules.supports(spec.name) else "invalid_value"
+            problems.append(Problem(spec.name, message, code=code))
             continue
         for constraint in spec.constraints:
             if not constraint.applies_to(value):
@@ -66,7 +77,9 @@ def validate_values(values: Mapping[str, Any], schema: Schema) -> list[Problem]:
             for other, accepted in constraint.requires.items():
                 other_value = values.get(other, schema.field(other).default)
                 if other_value not in accepted:
-                    problems.append(Problem(spec.name, constraint.message))
+                    problems.append(
+                        Problem(spec.name, constraint.message, code="invalid_parameter_combination")
+                    )
     return problems
 
 
@@ -136,12 +149,19 @@ def validate_files(
     problems: list[Problem] = []
     spec = schema.image_field
     if len(images) < max(1, spec.min_items):
-        problems.append(Problem(spec.name, "at least one input image is needed; add one."))
+        problems.append(
+            Problem(
+                spec.name,
+                "at least one input image is needed; add one.",
+                code="missing_required_parameter",
+            )
+        )
     if spec.max_items is not None and len(images) > spec.max_items:
         problems.append(
             Problem(
                 spec.name,
                 f"{len(images)} images given; at most {spec.max_items}. Remove some.",
+                code="too_many_images",
             )
         )
     infos: list[ImageInfo | None] = []
@@ -150,12 +170,17 @@ def validate_files(
         try:
             info = probe_file(named, schema, deep=deep)
         except ImageFileError as exc:
-            problems.append(Problem(spec.name, str(exc), file=named.name))
+            problems.append(Problem(spec.name, str(exc), file=named.name, code=exc.code))
             infos.append(None)
             continue
         if info.format not in schema.files.formats:
             problems.append(
-                Problem(spec.name, f"{named.name}: {info.format} is not accepted.", named.name)
+                Problem(
+                    spec.name,
+                    f"{named.name}: {info.format} is not accepted.",
+                    named.name,
+                    code="invalid_image_format",
+                )
             )
         infos.append(info)
     if mask is not None:
@@ -170,7 +195,7 @@ def _mask_problems(
     try:
         info = probe_file(mask, schema, deep=deep)
     except ImageFileError as exc:
-        return [Problem("mask", str(exc), file=mask.name)]
+        return [Problem("mask", str(exc), file=mask.name, code=exc.code)]
     problems = []
     if info.format != "png":
         problems.append(
@@ -179,6 +204,7 @@ def _mask_problems(
                 f"{mask.name}: the mask is a {info.format.upper()}; it must be a PNG with "
                 "an alpha channel. Export the mask as PNG.",
                 mask.name,
+                code="mask_not_png",
             )
         )
     elif not info.has_alpha:
@@ -188,6 +214,7 @@ def _mask_problems(
                 f"{mask.name}: the mask has no alpha channel ({info.mode}); transparent "
                 "pixels mark where to edit, so save it as an RGBA PNG.",
                 mask.name,
+                code="invalid_mask_image_format",
             )
         )
     if first is not None and (info.width, info.height) != (first.width, first.height):
@@ -197,6 +224,7 @@ def _mask_problems(
                 f"{mask.name}: the mask is {info.width}x{info.height} but the first image is "
                 f"{first.width}x{first.height}; they must be the same size.",
                 mask.name,
+                code="mask_size_mismatch",
             )
         )
     return problems

@@ -1,0 +1,303 @@
+"""The local engine's HTTP server: an OpenAI-compatible image-edit API on loopback.
+
+Routes: ``POST /v1/images/edits`` and ``POST /v1/image/edits`` (the same endpoint),
+``GET /v1/models``, ``GET /v1/models/{id}`` and ``GET /health``. See README ("The local
+engine") for what it does and does not do.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator
+from contextlib import aclosing, asynccontextmanager
+from functools import partial
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from app.core.events import ERROR_TYPE, ErrorInfo, ImageEvent, stream_payload
+from app.core.schema import Schema, load_schema
+from app.engine.errors import EngineError
+from app.engine.job import Edit, edit_events, local_models, prepare_edit
+from app.engine.middleware import BearerAuth, RequestId
+from app.engine.runner import WorkRunner
+from app.engine.upload import Limits, read_upload
+from app.engine.variants import VARIANTS
+
+EDIT_PATHS = ("/v1/images/edits", "/v1/image/edits")
+MODEL_CREATED = 1735689600  # 2025-01-01: the models are part of the program, not dated
+OWNER = "retouch-studio"
+KEEPALIVE = b": keep-alive\n\n"
+VARIANT_HEADER = "x-retouch-variant"
+"""Optional request header: the variant index of the request's first image (default 0).
+A client that splits ``n`` streamed variants into ``n`` requests of ``n=1`` sends 0, 1, ...
+so that they differ as the variants of one request do."""
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    *,
+    token: str | None = None,
+    schema: Schema | None = None,
+    limits: Limits | None = None,
+    keepalive_seconds: float = 1.0,
+    threads: int | None = None,
+) -> Starlette:
+    """The engine as an ASGI app. ``token``: require ``Authorization: Bearer <token>`` on
+    every route but /health. ``limits``: upload limits (default: from the schema)."""
+    schema = schema or load_schema()
+    runner = WorkRunner(threads=threads, keepalive=keepalive_seconds)
+    endpoints = _Endpoints(schema, limits or Limits.for_schema(schema), runner)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        runner.close()
+
+    routes = [
+        Route("/health", endpoints.health, methods=["GET"]),
+        Route("/v1/models", endpoints.models, methods=["GET"]),
+        Route("/v1/models/{model:path}", endpoints.model, methods=["GET"]),
+        *(Route(path, endpoints.edit, methods=["POST"]) for path in EDIT_PATHS),
+    ]
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(RequestId), Middleware(BearerAuth, token=token)],
+        exception_handlers={
+            EngineError: _engine_error,
+            HTTPException: _http_error,
+            Exception: _server_error,
+        },
+        lifespan=lifespan,
+    )
+
+
+class _Endpoints:
+    def __init__(self, schema: Schema, limits: Limits, runner: WorkRunner) -> None:
+        self.schema = schema
+        self.limits = limits
+        self.runner = runner
+
+    async def health(self, request: Request) -> Response:
+        return JSONResponse(
+            {
+                "status": "ok",
+                "models": list(local_models(self.schema)),
+                "work": self.runner.stats.to_json(),
+            }
+        )
+
+    async def models(self, request: Request) -> Response:
+        data = [_model_card(name) for name in local_models(self.schema)]
+        return JSONResponse({"object": "list", "data": data})
+
+    async def model(self, request: Request) -> Response:
+        name = request.path_params["model"]
+        if name not in local_models(self.schema):
+            raise EngineError(
+                404,
+                f"The model {name!r} does not exist on the local engine; GET /v1/models "
+                "lists the ones it has.",
+                param="model",
+                code="model_not_found",
+            )
+        return JSONResponse(_model_card(name))
+
+    async def edit(self, request: Request) -> Response:
+        created = int(time.time())
+        first_variant = _first_variant(request.headers.get(VARIANT_HEADER))
+        try:
+            upload = await read_upload(request, self.limits)
+        except ClientDisconnect:
+            return Response(status_code=400)  # nobody is listening any more
+        edit = await self.runner.call(prepare_edit, upload, self.schema, first_variant)
+        del upload  # the decoded pixels are all that is needed from here on
+        if edit.stream:
+            return StreamingResponse(
+                self._event_stream(edit, created),
+                media_type="text/event-stream",
+                headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+            )
+        return await self._json(request, edit, created)
+
+    async def _json(self, request: Request, edit: Edit, created: int) -> Response:
+        images: list[str] = []
+        steps = [map(_b64, events) for events in edit_events(edit)]
+        async with aclosing(self.runner.iterate(steps, ahead=self.runner.threads)) as items:
+            async for item in items:
+                if await request.is_disconnected():
+                    return Response(status_code=400)  # stop working for a client that left
+                if item is not None:
+                    images.append(item)
+        body = await self.runner.call(_response_body, edit, created, images)
+        return Response(body, media_type="application/json")
+
+    async def _event_stream(self, edit: Edit, created: int) -> AsyncIterator[bytes]:
+        steps = [map(partial(_sse, edit=edit, created=created), e) for e in edit_events(edit)]
+        async with aclosing(self.runner.iterate(steps, ahead=self.runner.threads)) as items:
+            try:
+                async for item in items:
+                    yield KEEPALIVE if item is None else item
+            except Exception as exc:  # the status line is gone: report in the stream
+                log.exception("the engine failed during a stream")
+                info = ErrorInfo(f"The local engine failed: {exc}", "server_error", None, None)
+                yield _sse_line(ERROR_TYPE, {"type": ERROR_TYPE, **info.to_json()})
+
+
+def _first_variant(header: str | None) -> int:
+    if header is None:
+        return 0
+    text = header.strip()
+    if not text.isdigit() or int(text) >= len(VARIANTS):
+        raise EngineError(
+            400,
+            f"The {VARIANT_HEADER} header is {header!r}; send a variant number from 0 to "
+            f"{len(VARIANTS) - 1}, or leave it out.",
+            code="invalid_value",
+        )
+    return int(text)
+
+
+def _model_card(name: str) -> dict[str, Any]:
+    return {"id": name, "object": "model", "created": MODEL_CREATED, "owned_by": OWNER}
+
+
+def _b64(event: ImageEvent) -> str:
+    return base64.b64encode(event.data).decode("ascii")
+
+
+def _sse(event: ImageEvent, edit: Edit, created: int) -> bytes:
+    payload = stream_payload(
+        event, created_at=created, quality=edit.quality, background=edit.background
+    )
+    return _sse_line(payload["type"], payload)
+
+
+def _sse_line(kind: str, payload: dict[str, Any]) -> bytes:
+    data = json.dumps(payload, separators=(",", ":"))
+    return f"event: {kind}\ndata: {data}\n\n".encode()
+
+
+def _response_body(edit: Edit, created: int, images: list[str]) -> bytes:
+    return json.dumps(
+        {
+            "created": created,
+            "data": [{"b64_json": image} for image in images],
+            "background": edit.background,
+            "output_format": edit.output_format,
+            "quality": edit.quality,
+            "size": edit.size_text,
+            "usage": edit.total_usage().to_json(),
+        },
+        separators=(",", ":"),
+    ).encode()
+
+
+async def _engine_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, EngineError)
+    return exc.response()
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        message = (
+            f"Unknown path {request.url.path}; the engine serves POST /v1/images/edits, "
+            "GET /v1/models and GET /health."
+        )
+        code = "not_found"
+    elif exc.status_code == 405:
+        message = f"{request.method} is not allowed on {request.url.path}."
+        code = "method_not_allowed"
+    else:
+        message, code = str(exc.detail), None
+    return EngineError(exc.status_code, message, code=code).response()
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    return EngineError(
+        500,
+        f"The local engine failed ({type(exc).__name__}: {exc}); try again, and report it if "
+        "it keeps happening.",
+        type="server_error",
+        code="server_error",
+    ).response()
+
+
+# --- serving -------------------------------------------------------------------------------
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket (port 0: a free one). Raises OSError."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return socket.create_server((host, port), family=family, backlog=128)
+
+
+def engine_url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def uvicorn_config(app: Starlette, *, log_config: Any = uvicorn.config.LOGGING_CONFIG) -> Any:
+    return uvicorn.Config(
+        app,
+        log_config=log_config,
+        log_level="warning",
+        access_log=False,  # a parent that does not read our output must never block us
+        ws="none",
+        lifespan="on",
+        timeout_graceful_shutdown=3,
+    )
+
+
+class _AnnouncingServer(uvicorn.Server):
+    """Prints the URL once the socket serves, as the first line on stdout."""
+
+    def __init__(self, config: uvicorn.Config, url: str) -> None:
+        super().__init__(config)
+        self.url = url
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if not self.should_exit:
+            print(f"Retouch engine listening on {self.url}", flush=True)
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, token: str | None = None) -> int:
+    """Run the engine until Ctrl+C or SIGTERM; the exit code (0 after a normal stop)."""
+    try:
+        sock = listen(host, port)
+    except OSError as exc:
+        print(
+            f"retouch serve: cannot listen on {host}:{port} ({exc.strerror or exc}); choose "
+            "another --port, or --port 0 for a free one.",
+            file=sys.stderr,
+        )
+        return 1
+    server = _AnnouncingServer(uvicorn_config(create_app(token=token)), engine_url(sock))
+    quiet_term = threading.current_thread() is threading.main_thread()
+    if quiet_term:
+        # uvicorn re-raises the signal that stopped it; a SIGTERM is a normal stop here.
+        previous = signal.signal(signal.SIGTERM, lambda *_: None)
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sock.close()
+        if quiet_term:
+            signal.signal(signal.SIGTERM, previous)
+    return 0 if server.started else 1

@@ -1,0 +1,160 @@
+"""Benchmark of the local engine (run on demand: ``python tests/benchmarks/bench_engine.py``).
+
+For a 1024x1024 photo with 10% masked and a 3840x2160 photo with 5% masked:
+
+- per variant, the engine's fill (window, fill, composite) against OpenCV's own
+  ``cv2.inpaint`` call on the same full image (same method and radius; the membrane fill,
+  which has no OpenCV counterpart, against Telea radius 3): the overhead ratio;
+- per variant, fill + PNG encoding (what a non-streaming request adds per variant);
+- end to end over HTTP on loopback: one request with n=1, and one with n=10 divided by 10,
+  against the mean cv2.inpaint time of the variants.
+
+Prints a table and writes JSON to tests/benchmarks/results/.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import httpx
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from app.engine import codec  # noqa: E402
+from app.engine.inpaint import Fill, fill_hole  # noqa: E402
+from app.engine.variants import VARIANTS  # noqa: E402
+from tests.support.engine import image_parts, running_engine  # noqa: E402
+from tests.support.images import encode, sample  # noqa: E402
+
+CASES = ((1024, 1024, 0.10), (3840, 2160, 0.05))
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def scene(width: int, height: int, fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """A real photo at that size and an elliptical hole covering ``fraction`` of it."""
+    photo = np.asarray(Image.open(sample("coffee.png")).convert("RGB"))
+    image = cv2.resize(photo, (width, height), interpolation=cv2.INTER_CUBIC)
+    radius = (width * height * fraction / np.pi) ** 0.5
+    mask = np.zeros((height, width), np.uint8)
+    axes = (round(radius * 1.25), round(radius / 1.25))
+    cv2.ellipse(mask, (width // 2, height // 2), axes, 0, 0, 360, 255, -1)
+    return image, mask > 0
+
+
+def best(action: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def baseline_fill(fill: Fill) -> Fill:
+    return fill if fill.family != "membrane" else Fill("direct", "telea", 3)
+
+
+def api_mask(hole: np.ndarray) -> bytes:
+    rgba = np.zeros((*hole.shape, 4), np.uint8)
+    rgba[..., 3] = np.where(hole, 0, 255)
+    return encode(Image.fromarray(rgba, "RGBA"), "PNG")
+
+
+def run_case(width: int, height: int, fraction: float, url: str) -> dict[str, object]:
+    image, hole = scene(width, height, fraction)
+    mask = hole.astype(np.uint8) * 255
+    repeat = 3 if width * height <= 1024 * 1024 else 2
+    rows = []
+    for variant in VARIANTS:
+        base = baseline_fill(variant.fill)
+        cv_time = best(lambda b=base: cv2.inpaint(image, mask, b.radius, b.cv_flag), repeat)
+        fill_time = best(lambda v=variant: fill_hole(image, hole, v.fill), repeat)
+        full_time = best(
+            lambda v=variant: codec.encode(fill_hole(image, hole, v.fill), "png"), repeat
+        )
+        rows.append(
+            {
+                "variant": variant.name,
+                "cv2_inpaint_s": cv_time,
+                "engine_fill_s": fill_time,
+                "fill_ratio": fill_time / cv_time,
+                "fill_and_png_s": full_time,
+            }
+        )
+    files = image_parts([encode(Image.fromarray(image), "PNG")], api_mask(hole))
+    with httpx.Client(base_url=url, timeout=600) as http:
+
+        def request(n: int) -> None:
+            reply = http.post("/v1/images/edits", data={"prompt": "x", "n": str(n)}, files=files)
+            reply.raise_for_status()
+
+        one = best(lambda: request(1), repeat)
+        ten = best(lambda: request(10), 1)
+    mean_cv = statistics.mean(r["cv2_inpaint_s"] for r in rows)
+    return {
+        "size": f"{width}x{height}",
+        "masked_fraction": float(hole.mean()),
+        "variants": rows,
+        "http_n1_s": one,
+        "http_n1_ratio_vs_cv2_variant0": one / rows[0]["cv2_inpaint_s"],
+        "http_n10_per_variant_s": ten / 10,
+        "http_n10_ratio_vs_mean_cv2": ten / 10 / mean_cv,
+    }
+
+
+def print_case(case: dict[str, object]) -> None:
+    print(f"\n{case['size']}, {case['masked_fraction']:.1%} masked")
+    header = f"{'variant':<26}{'cv2.inpaint':>12}{'engine fill':>13}{'ratio':>7}{'+png':>9}"
+    print(header)
+    print("-" * len(header))
+    for row in case["variants"]:
+        print(
+            f"{row['variant']:<26}{row['cv2_inpaint_s']:>11.3f}s{row['engine_fill_s']:>12.3f}s"
+            f"{row['fill_ratio']:>7.2f}{row['fill_and_png_s']:>8.3f}s"
+        )
+    print(
+        f"HTTP n=1 (variant 0, decode+fill+PNG+base64): {case['http_n1_s']:.3f}s, "
+        f"ratio {case['http_n1_ratio_vs_cv2_variant0']:.2f} vs cv2.inpaint"
+    )
+    print(
+        f"HTTP n=10, per variant: {case['http_n10_per_variant_s']:.3f}s, "
+        f"ratio {case['http_n10_ratio_vs_mean_cv2']:.2f} vs mean cv2.inpaint"
+    )
+
+
+def main() -> int:
+    cv2.setRNGSeed(0)
+    report = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "machine": {
+            "python": platform.python_version(),
+            "opencv": cv2.__version__,
+            "cpus": cv2.getNumberOfCPUs(),
+            "platform": platform.platform(),
+        },
+        "cases": [],
+    }
+    with running_engine() as url:
+        for width, height, fraction in CASES:
+            case = run_case(width, height, fraction, url)
+            report["cases"].append(case)
+            print_case(case)
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"bench_engine-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.write_text(json.dumps(report, indent=2))
+    print(f"\nwrote {out.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
