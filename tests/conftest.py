@@ -11,6 +11,8 @@ import pytest
 
 from app.core.schema import Schema, load_schema
 
+pytest_plugins = ["tests.support.qtloop"]  # the qt_loop fixture
+
 
 @pytest.fixture(scope="session")
 def schema() -> Schema:

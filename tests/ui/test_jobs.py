@@ -1,0 +1,155 @@
+"""Generate jobs on a real qasync loop against real servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from PySide6.QtGui import QImage
+
+from app.client import ClientConfig
+from app.core.providers import Provider
+from app.core.request import EditRequest
+from app.models.jobs import JobsModel, _LatestOnly, decode_for_display
+from tests.support import fault_server as fs
+from tests.support import images
+from tests.support.engine import running_engine
+from tests.support.qtloop import next_signal
+
+LOCAL = Provider("local", "Local engine", "local")
+
+
+class Recorder:
+    """Collects the model's signals, and checks each file exists when it is announced."""
+
+    def __init__(self, jobs: JobsModel) -> None:
+        self.partials: list[tuple[int, int, str]] = []
+        self.finals: list[tuple[int, str, QImage]] = []
+        self.failures: list = []
+        self.files_existed: list[bool] = []
+        jobs.partial_received.connect(self._on_partial)
+        jobs.image_received.connect(self._on_final)
+        jobs.job_failed.connect(lambda _job, error: self.failures.append(error))
+
+    def _on_partial(self, _job: int, variant: int, index: int, _image: QImage, path: str):
+        self.partials.append((variant, index, path))
+        self.files_existed.append(Path(path).is_file())
+
+    def _on_final(self, _job: int, variant: int, image: QImage, path: str) -> None:
+        self.finals.append((variant, path, image))
+        self.files_existed.append(Path(path).is_file())
+
+
+def make_jobs(schema, tmp_path: Path, base_url: str, **config) -> JobsModel:
+    return JobsModel(
+        schema, tmp_path / "results", lambda _p: ClientConfig(base_url=base_url, **config)
+    )
+
+
+@pytest.fixture
+def photo(tmp_path: Path) -> Path:
+    return images.write(tmp_path / "photo.png", images.png_bytes(96, 64))
+
+
+@pytest.fixture
+def mask(tmp_path: Path) -> Path:
+    return images.write(tmp_path / "mask.png", images.mask_bytes(96, 64, (30, 20, 60, 44)))
+
+
+def test_streamed_variants_arrive_saved_and_decoded(qt_loop, schema, tmp_path, photo, mask):
+    values = {"prompt": "remove", "model": "local-inpaint", "n": 2, "stream": True,
+              "partial_images": 2}  # fmt: skip
+    with running_engine() as url:
+        jobs = make_jobs(schema, tmp_path, url, variant_header="X-Retouch-Variant")
+        seen = Recorder(jobs)
+
+        async def scenario():
+            finished = next_signal(jobs.job_finished)
+            job_id = jobs.submit(EditRequest((photo,), values, mask), LOCAL)
+            return job_id, await finished
+
+        job_id, (finished_id, usage) = qt_loop.run(scenario())
+    assert finished_id == job_id and usage.output_tokens > 0
+    assert sorted(v for v, _, _ in seen.finals) == [0, 1]
+    assert {v for v, _, _ in seen.partials} == {0, 1}
+    assert all(seen.files_existed), "every image is on disk before it is shown"
+    image = seen.finals[0][2]
+    assert (image.width(), image.height()) == (96, 64)
+    folder = jobs.jobs[job_id].folder
+    assert (folder / "job.json").is_file()
+    assert len(list(folder.glob("*-final.png"))) == 2
+
+
+def test_cancel_closes_the_connection_and_keeps_what_arrived(qt_loop, schema, tmp_path, photo):
+    png = images.png_bytes(40, 30)
+    with fs.serve(fs.sse([fs.partial(png, 0)], hold=True)) as server:
+        jobs = make_jobs(schema, tmp_path, server.base_url)
+        seen = Recorder(jobs)
+
+        async def scenario():
+            first = next_signal(jobs.partial_received)
+            cancelled = next_signal(jobs.job_cancelled)
+            job_id = jobs.submit(
+                EditRequest((photo,), {"prompt": "x", "model": "m", "stream": True}), LOCAL
+            )
+            await first
+            jobs.cancel()
+            await cancelled
+            await jobs.wait(job_id)
+            return job_id
+
+        job_id = qt_loop.run(scenario())
+        assert server.wait_disconnect(5)
+    assert not jobs.busy
+    assert len(seen.partials) == 1 and seen.failures == []
+    assert len(list(jobs.jobs[job_id].folder.glob("*-partial0.png"))) == 1
+
+
+def test_a_failure_reaches_the_error_bar_with_code_and_request_id(
+    qt_loop, schema, tmp_path, photo
+) -> None:
+    reply = fs.error(
+        400, "Your request was rejected by the safety system.",
+        type="image_generation_user_error", code="moderation_blocked",
+        headers={"x-request-id": "req_42"},
+    )  # fmt: skip
+    with fs.serve(reply) as server:
+        jobs = make_jobs(schema, tmp_path, server.base_url)
+
+        async def scenario():
+            failed = next_signal(jobs.job_failed)
+            jobs.submit(EditRequest((photo,), {"prompt": "x", "model": "m"}), LOCAL)
+            return await failed
+
+        _job, error = qt_loop.run(scenario())
+    assert error.code == "moderation_blocked" and error.request_id == "req_42"
+    assert "safety system" in error.message and not error.retryable
+
+
+def test_latest_only_drops_stale_partials_but_never_finals(qt_loop) -> None:
+    shown: list[str] = []
+
+    async def show(name: str, delay: float = 0.02) -> None:
+        await asyncio.sleep(delay)
+        shown.append(name)
+
+    async def scenario():
+        display = _LatestOnly()
+        display.offer(0, show("p0"))  # starts at once
+        display.offer(0, show("p1"))  # waits...
+        display.offer(0, show("p2"))  # ...and is replaced by this one
+        display.offer(1, show("other-variant"))
+        await display.drain()
+
+    qt_loop.run(scenario())
+    assert shown.count("p1") == 0
+    assert set(shown) == {"p0", "p2", "other-variant"}
+
+
+def test_decode_for_display_bounds_the_size_and_refuses_garbage() -> None:
+    big = images.png_bytes(1200, 600)
+    image = decode_for_display(big, 300)
+    assert (image.width(), image.height()) == (300, 150)
+    with pytest.raises(ValueError, match="could not be decoded"):
+        decode_for_display(b"not an image")
