@@ -10,6 +10,11 @@ os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")
 import pytest
 
 from app.core.schema import Schema, load_schema
+from app.models.qt_workarounds import guard_pyside_refcounts
+
+# PySide6 6.12 on CPython 3.11 drops references to None and True on every void call and
+# emit; without this guard a long test session aborts (see app/models/qt_workarounds.py).
+guard_pyside_refcounts()
 
 pytest_plugins = ["tests.support.qtloop"]  # the qt_loop fixture
 

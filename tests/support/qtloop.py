@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import pytest
@@ -38,9 +39,25 @@ def next_signal(signal: SignalInstance) -> asyncio.Future[tuple[Any, ...]]:
     return future
 
 
-@pytest.fixture
-def qt_loop(qapp) -> Iterator[QtLoop]:
+@pytest.fixture(scope="session")
+def _session_qt_loop(qapp) -> Iterator[asyncio.AbstractEventLoop]:
+    # One loop for the whole session, never closed. qasync's timer object keeps its Qt
+    # timers registered after close() (stop() only sets a flag), and a timer that fires
+    # after the loop was garbage-collected crashes the process in QTimerInfoList. The
+    # editor has the same shape: one loop that lives until the process ends.
     loop = qasync.QEventLoop(qapp, already_running=False)
+    # Plain threads for asyncio.to_thread: qasync's QThread pool aborts the process if
+    # its threads are still alive when the interpreter exits.
+    executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="qt-loop")
+    loop.set_default_executor(executor)
+    yield loop
+    executor.shutdown(wait=True, cancel_futures=True)
+    loop.close()  # while Qt is still alive, so the loop's signals can be disconnected
+
+
+@pytest.fixture
+def qt_loop(_session_qt_loop: asyncio.AbstractEventLoop) -> Iterator[QtLoop]:
+    loop = _session_qt_loop
     asyncio.set_event_loop(loop)
     try:
         yield QtLoop(loop)
@@ -50,6 +67,4 @@ def qt_loop(qapp) -> Iterator[QtLoop]:
             task.cancel()
         if pending:
             loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-        loop.run_until_complete(loop.shutdown_default_executor())
-        loop.close()
         asyncio.set_event_loop(None)
