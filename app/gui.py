@@ -1,13 +1,192 @@
-"""Composition root of the editor: QApplication, the qasync loop, and the wiring."""
+"""Composition root of the editor: QApplication, the qasync loop, and the wiring.
+
+The only place that creates the asyncio loop and the long-lived objects; everything else
+receives what it needs from here.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import sys
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from platformdirs import user_cache_dir
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication
+
+from app.core.resources import resource_path
+from app.core.schema import Schema, load_schema
+from app.models.engine_process import LocalEngineProcess
+from app.models.inputs import InputsModel
+from app.models.jobs import JobsModel
+from app.models.keys import KeyStore
+from app.models.mask_document import MaskDocument
+from app.models.parameters import ParametersModel
+from app.models.qt_workarounds import guard_pyside_refcounts
+from app.models.results import load_full, save_as
+from app.models.session import EditorSession
+from app.models.settings import Settings
+from app.ui.main_window import MainWindow
+from app.ui.settings_dialog import SettingsDialog
+from app.ui.theme import apply_dark_theme
+
+SAMPLE = "coffee.png"
+
+
+@dataclass
+class Editor:
+    """The editor's long-lived objects, for the event loop, tests and screenshots."""
+
+    window: MainWindow
+    session: EditorSession
+    settings: Settings
+    engine: LocalEngineProcess | None
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Run a coroutine on the loop; its failure reaches the error bar, never a void."""
+        task = asyncio.ensure_future(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self._on_task_done)
+        return task
+
+    def _on_task_done(self, task: asyncio.Task[Any]) -> None:
+        self.tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            self.window.error_bar.show_error(
+                f"Something went wrong: {type(exc).__name__}: {exc}", retryable=False
+            )
+
+    async def shutdown(self) -> None:
+        self.session.jobs.cancel()
+        for task in list(self.tasks):
+            task.cancel()
+        await asyncio.gather(*self.tasks, *self._job_tasks(), return_exceptions=True)
+        if self.engine is not None:
+            self.engine.stop()
+        self.settings.sync()
+
+    def _job_tasks(self) -> list[asyncio.Task[Any]]:
+        return [j.task for j in self.session.jobs.jobs.values() if j.task is not None]
+
+
+def home_paths() -> tuple[QSettings, Path, Path]:
+    """Settings, results folder and work folder. ``RETOUCH_HOME`` puts all three in one
+    folder (tests, screenshots, portable use)."""
+    home = os.environ.get("RETOUCH_HOME")
+    if home:
+        root = Path(home)
+        store = QSettings(str(root / "settings.ini"), QSettings.Format.IniFormat)
+        return store, root / "results", root / "work"
+    store = QSettings("Retouch Studio", "Retouch Studio")
+    settings = Settings(store, load_schema())
+    return store, settings.results_dir(), Path(user_cache_dir("retouch-studio")) / "work"
+
+
+def build_editor(*, schema: Schema | None = None, start_engine: bool = True) -> Editor:
+    schema = schema or load_schema()
+    store, results_dir, work_dir = home_paths()
+    settings = Settings(store, schema)
+    providers = settings.providers()
+    active_id = settings.active_provider_id()
+    provider = next((p for p in providers if p.id == active_id), providers[0])
+    engine = LocalEngineProcess() if start_engine else None
+    params = ParametersModel(schema)
+    params.set_value(
+        "model", provider.models[0] if provider.models else schema.field("model").default
+    )
+    keys = KeyStore()
+    session_holder: list[EditorSession] = []
+    jobs = JobsModel(schema, results_dir, lambda p: session_holder[0].client_config(p))
+    session = EditorSession(
+        schema,
+        params,
+        InputsModel(schema),
+        MaskDocument(),
+        jobs,
+        keys,
+        engine,
+        provider,
+        work_dir,
+    )
+    session_holder.append(session)
+    session.split_streams = settings.flag("jobs/split_streams", True)
+    editor: Editor | None = None
+
+    def spawn(coro: Coroutine[Any, Any, Any]) -> object:
+        assert editor is not None
+        return editor.spawn(coro)
+
+    window = MainWindow(session, settings, spawn, sample=resource_path("samples", SAMPLE))
+    editor = Editor(window, session, settings, engine)
+    _wire_results(editor)
+    window.settings_requested.connect(lambda: _open_settings(editor))
+    if engine is not None:
+        engine.start()
+    return editor
+
+
+def _wire_results(editor: Editor) -> None:
+    window = editor.window
+
+    async def save(source: Path, target: Path) -> None:
+        try:
+            await save_as(source, target)
+        except (OSError, ValueError) as exc:
+            window.error_bar.show_error(f"{target}: not saved. {exc}", retryable=False)
+            return
+        window.statusBar().showMessage(f"Saved {target}", 5000)
+
+    async def copy(source: Path) -> None:
+        image = await load_full(source)
+        QGuiApplication.clipboard().setImage(image)
+        window.statusBar().showMessage("Copied the result to the clipboard", 4000)
+
+    window.save_result_requested.connect(lambda s, t: editor.spawn(save(s, t)))
+    window.copy_result_requested.connect(lambda s: editor.spawn(copy(s)))
+    window.use_result_requested.connect(window.use_result)
+
+
+def _open_settings(editor: Editor) -> None:
+    session, settings = editor.session, editor.settings
+    dialog = SettingsDialog(settings.providers(), session.provider.id, session.keys, editor.window)
+    if dialog.exec() != SettingsDialog.DialogCode.Accepted:
+        return
+    settings.set_custom_providers(dialog.providers)
+    settings.set_active_provider_id(dialog.active_id)
+    session.set_provider(dialog.active_provider())
+    if not session.keys.persistent and dialog.active_provider().needs_key:
+        editor.window.statusBar().showMessage(
+            "No system keyring: the API key is kept for this session only.", 8000
+        )
 
 
 def run(argv: list[str]) -> int:
-    print(
-        "retouch: the editor window is not built yet; use 'retouch edit' or 'retouch serve'.",
-        file=sys.stderr,
-    )
-    return 2
+    guard_pyside_refcounts()
+    app = QApplication.instance() or QApplication([sys.argv[0], *argv])
+    app.setApplicationName("Retouch Studio")
+    app.setOrganizationName("Retouch Studio")
+    app.setDesktopFileName("retouch-studio")
+    apply_dark_theme(app)
+    import qasync
+
+    with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
+        return runner.run(_main(app))
+
+
+async def _main(app: QApplication) -> int:
+    editor = build_editor()
+    closed = asyncio.get_running_loop().create_future()
+    app.lastWindowClosed.connect(lambda: closed.done() or closed.set_result(None))
+    editor.window.show()
+    await closed
+    await editor.shutdown()
+    return 0

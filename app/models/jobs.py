@@ -112,10 +112,12 @@ class JobsModel(QObject):
         self._config_for = config_for
         self._ids = itertools.count(1)
         self.jobs: dict[int, Job] = {}
+        self._running: set[int] = set()
 
     @property
     def busy(self) -> bool:
-        return any(job.task is not None and not job.task.done() for job in self.jobs.values())
+        """True while a job is running; already False when its last signal is emitted."""
+        return bool(self._running)
 
     def submit(
         self, request: EditRequest, provider: Provider, *, split_streams: bool = True
@@ -125,6 +127,7 @@ class JobsModel(QObject):
         folder = self._results_dir / f"{stamp}-job{job_id}"
         job = Job(job_id, request, provider, folder, split_streams)
         self.jobs[job_id] = job
+        self._running.add(job_id)
         job.task = asyncio.ensure_future(self._run(job))
         self.job_started.emit(job_id, job.variants)
         return job_id
@@ -158,12 +161,15 @@ class JobsModel(QObject):
         except asyncio.CancelledError:
             # What arrived before the cancel is on disk; show it too.
             await display.drain()
+            self._running.discard(job.id)
             self.job_cancelled.emit(job.id)
             raise
         except Exception as exc:  # every failure reaches the user, never a silent task
             await display.drain()
+            self._running.discard(job.id)
             self.job_failed.emit(job.id, JobError.from_exception(exc))
             return
+        self._running.discard(job.id)
         self.job_finished.emit(job.id, job.usage)
 
     async def _show(self, job: Job, event: ImageEvent, path: Path) -> None:

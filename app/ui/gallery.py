@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-TILE_EDGE = 168
+TILE_EDGE = 150
 
 
 class VariantTile(QFrame):
@@ -35,10 +35,10 @@ class VariantTile(QFrame):
     activated = Signal(int, int)
 
     ACTIONS = (
-        ("save", "Save as…"),
-        ("copy", "Copy"),
-        ("use", "Use as input"),
-        ("discard", "Discard"),
+        ("save", "Save", "Save as PNG, JPEG or WebP…"),
+        ("copy", "Copy", "Copy to the clipboard"),
+        ("use", "Use", "Use as the new input image (the mask is kept)"),
+        ("discard", "✕", "Remove from the gallery (the file stays in the results folder)"),
     )
 
     def __init__(self, job_id: int, variant: int, parent: QWidget | None = None) -> None:
@@ -61,10 +61,10 @@ class VariantTile(QFrame):
         buttons = QHBoxLayout()
         buttons.setSpacing(2)
         self.buttons: dict[str, QToolButton] = {}
-        for key, text in self.ACTIONS:
+        for key, text, tip in self.ACTIONS:
             button = QToolButton()
-            button.setText(text.rstrip("…"))
-            button.setToolTip(text)
+            button.setText(text)
+            button.setToolTip(tip)
             button.setEnabled(False)
             button.setAutoRaise(True)
             button.clicked.connect(lambda _=False, k=key: self._request(k))
@@ -104,8 +104,8 @@ class VariantTile(QFrame):
 
     def contextMenuEvent(self, event) -> None:
         menu = QMenu(self)
-        for key, text in self.ACTIONS:
-            action = QAction(text, menu)
+        for key, _text, tip in self.ACTIONS:
+            action = QAction(tip, menu)
             action.setEnabled(self.buttons[key].isEnabled())
             action.triggered.connect(lambda _=False, k=key: self._request(k))
             menu.addAction(action)
@@ -138,6 +138,7 @@ class JobSection(QFrame):
         layout.addWidget(self.status)
         self.grid = QGridLayout()
         self.grid.setSpacing(6)
+        self.columns = 1
         layout.addLayout(self.grid)
         self.tiles: dict[int, VariantTile] = {}
         for variant in range(variants):
@@ -160,9 +161,16 @@ class JobSection(QFrame):
             tile.deleteLater()
             self._relayout()
 
-    def _relayout(self, columns: int = 2) -> None:
+    def _relayout(self) -> None:
+        for tile in self.tiles.values():
+            self.grid.removeWidget(tile)
         for index, variant in enumerate(sorted(self.tiles)):
-            self.grid.addWidget(self.tiles[variant], index // columns, index % columns)
+            self.grid.addWidget(self.tiles[variant], index // self.columns, index % self.columns)
+
+    def set_columns(self, columns: int) -> None:
+        if columns != self.columns:
+            self.columns = columns
+            self._relayout()
 
 
 class Gallery(QScrollArea):
@@ -195,6 +203,7 @@ class Gallery(QScrollArea):
         for tile in section.tiles.values():
             self._wire(tile)
         self.sections[job_id] = section
+        section.set_columns(self._columns())
         self.column.insertWidget(0, section)
         self.verticalScrollBar().setValue(0)
         return section
@@ -237,6 +246,14 @@ class Gallery(QScrollArea):
     def _wire(self, tile: VariantTile) -> None:
         tile.action_requested.connect(self.action_requested)
         tile.activated.connect(self.activated)
+
+    def _columns(self) -> int:
+        return max(1, (self.viewport().width() - 24) // (TILE_EDGE + 20))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        for section in self.sections.values():
+            section.set_columns(self._columns())
 
     def sizeHint(self) -> QSize:
         return QSize(2 * TILE_EDGE + 48, 400)

@@ -69,8 +69,11 @@ def test_streamed_variants_arrive_saved_and_decoded(qt_loop, schema, tmp_path, p
             job_id = jobs.submit(EditRequest((photo,), values, mask), LOCAL)
             return job_id, await finished
 
+        busy_when_finished = []
+        jobs.job_finished.connect(lambda *_: busy_when_finished.append(jobs.busy))
         job_id, (finished_id, usage) = qt_loop.run(scenario())
     assert finished_id == job_id and usage.output_tokens > 0
+    assert busy_when_finished == [False]
     assert sorted(v for v, _, _ in seen.finals) == [0, 1]
     assert {v for v, _, _ in seen.partials} == {0, 1}
     assert all(seen.files_existed), "every image is on disk before it is shown"

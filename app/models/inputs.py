@@ -1,0 +1,100 @@
+"""The input images of the next request: up to the schema's limit, in order; the mask
+applies to the first. Thumbnails are decoded in a worker thread."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QImage
+
+from app.core.imageio import ImageFileError, ImageInfo
+from app.core.schema import Schema
+from app.core.validation import probe_file
+from app.models.jobs import decode_for_display
+
+THUMB_EDGE = 96
+
+
+class InputsModel(QObject):
+    changed = Signal()
+    thumbnail_ready = Signal(str, QImage)  # path, image
+    first_changed = Signal(str)  # the image the mask applies to; "" when none
+
+    def __init__(self, schema: Schema, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._schema = schema
+        self.paths: list[Path] = []
+        self.infos: dict[Path, ImageInfo] = {}
+        self.thumbnails: dict[Path, QImage] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def limit(self) -> int:
+        return self._schema.image_field.max_items or 16
+
+    @property
+    def first(self) -> Path | None:
+        return self.paths[0] if self.paths else None
+
+    async def add(self, paths: list[Path]) -> list[str]:
+        """Check and append images; returns one message per file that was refused."""
+        problems = []
+        for path in paths:
+            if len(self.paths) >= self.limit:
+                problems.append(f"{path.name}: not added; at most {self.limit} input images.")
+                continue
+            try:
+                info = await asyncio.to_thread(probe_file, path, self._schema)
+            except ImageFileError as exc:
+                problems.append(str(exc))
+                continue
+            self._insert(len(self.paths), path, info)
+        return problems
+
+    async def replace_first(self, path: Path) -> list[str]:
+        try:
+            info = await asyncio.to_thread(probe_file, path, self._schema)
+        except ImageFileError as exc:
+            return [str(exc)]
+        if self.paths:
+            self.paths.pop(0)
+        self._insert(0, path, info)
+        return []
+
+    def remove(self, index: int) -> None:
+        old_first = self.first
+        del self.paths[index]
+        self.changed.emit()
+        if self.first != old_first:
+            self.first_changed.emit(str(self.first or ""))
+
+    def move(self, source: int, target: int) -> None:
+        old_first = self.first
+        path = self.paths.pop(source)
+        self.paths.insert(target, path)
+        self.changed.emit()
+        if self.first != old_first:
+            self.first_changed.emit(str(self.first or ""))
+
+    def _insert(self, index: int, path: Path, info: ImageInfo) -> None:
+        old_first = self.first
+        self.paths.insert(index, path)
+        self.infos[path] = info
+        self.changed.emit()
+        if self.first != old_first:
+            self.first_changed.emit(str(self.first))
+        if path not in self.thumbnails:
+            task = asyncio.ensure_future(self._load_thumbnail(path))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _load_thumbnail(self, path: Path) -> None:
+        try:
+            data = await asyncio.to_thread(path.read_bytes)
+            image = await asyncio.to_thread(decode_for_display, data, THUMB_EDGE)
+        except (OSError, ValueError):
+            return
+        self.thumbnails[path] = image
+        self.thumbnail_ready.emit(str(path), image)

@@ -1,0 +1,534 @@
+"""The editor window: lays out the canvas, the docks and the actions, and wires them to the
+session. Features live in their own modules; this file only connects them."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QImage, QKeySequence
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.events import Usage
+from app.models.jobs import JobError
+from app.models.session import EditorSession, refused_text
+from app.models.settings import Settings
+from app.ui.canvas.toolbars import ToolOptionsBar, ToolPalette
+from app.ui.canvas.view import MaskCanvas
+from app.ui.error_bar import ErrorBar
+from app.ui.first_run import FirstRunPanel
+from app.ui.gallery import Gallery
+from app.ui.input_strip import InputStrip
+from app.ui.params import ParameterPanel
+from app.ui.prompt_box import PromptBox
+
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp);;All files (*)"
+SAVE_FILTER = "PNG (*.png);;JPEG (*.jpg *.jpeg);;WebP (*.webp)"
+
+
+class MainWindow(QMainWindow):
+    """Everything the designer sees. Long work is started as tasks on the asyncio loop
+    (``spawn``); no slot here reads a file, decodes an image or touches the network."""
+
+    settings_requested = Signal()
+    save_result_requested = Signal(Path, Path)  # result file, target file
+    copy_result_requested = Signal(Path)
+    use_result_requested = Signal(Path)
+
+    def __init__(
+        self,
+        session: EditorSession,
+        settings: Settings,
+        spawn: Callable[[Coroutine[Any, Any, Any]], object],
+        sample: Path | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Retouch Studio")
+        self.setObjectName("main-window")
+        self.resize(1440, 900)
+        self.session = session
+        self.settings = settings
+        self.spawn = spawn
+        self.sample = sample
+        self._canvas_path: Path | None = None
+        self._mask_to_keep = None
+
+        self.canvas = MaskCanvas(document=session.mask, parent=self)
+        self.error_bar = ErrorBar()
+        self.first_run = FirstRunPanel(self.canvas)
+        center = QWidget()
+        column = QVBoxLayout(center)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.error_bar)
+        column.addWidget(self.canvas, 1)
+        self.setCentralWidget(center)
+        self.addToolBar(Qt.ToolBarArea.LeftToolBarArea, ToolPalette(self.canvas, self))
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, ToolOptionsBar(self.canvas, self))
+
+        self.inputs = InputStrip(session.inputs)
+        self.prompt = PromptBox(settings.prompt_history())
+        self.params = ParameterPanel(session.params)
+        self.gallery = Gallery()
+        self._build_generate_panel()
+        self._dock("inputs", "Inputs", self.inputs, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self._dock("prompt", "Prompt", self.generate_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self._dock(
+            "params", "Parameters", self._with_presets(), Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self._dock("results", "Results", self.gallery, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.docks["params"], self.docks["results"])
+        self.docks["params"].raise_()
+        self.resizeDocks([self.docks["inputs"]], [150], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["prompt"]], [400], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["prompt"]], [230], Qt.Orientation.Vertical)
+
+        self.provider_label = QLabel()
+        self.usage_label = QLabel()
+        self.engine_label = QLabel()
+        self.statusBar().addWidget(self.provider_label)
+        self.statusBar().addWidget(self.engine_label)
+        self.statusBar().addPermanentWidget(self.usage_label)
+        self._build_menus()
+        self._connect()
+        self._restore_layout()
+        self._on_provider_changed(session.provider)
+        self._on_readiness_changed(session.readiness())
+        self._update_split_note()
+        self.canvas.installEventFilter(self)
+        self._update_first_run()
+
+    # --- layout -----------------------------------------------------------------------
+
+    def _dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> None:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock-{name}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        if not hasattr(self, "docks"):
+            self.docks: dict[str, QDockWidget] = {}
+        self.docks[name] = dock
+
+    def _build_generate_panel(self) -> None:
+        self.generate_button = QPushButton("Generate")
+        self.generate_button.setObjectName("generate")
+        self.generate_button.setToolTip("Send the edit (Ctrl+Enter)")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop the running jobs (Esc); what arrived is kept")
+        self.cancel_button.setEnabled(False)
+        self.reason = QLabel()
+        self.reason.setObjectName("generate-reason")
+        self.reason.setWordWrap(True)
+        self.reason.setStyleSheet("color: #e0a040;")
+        self.split = QCheckBox("One request per variant (live previews for each)")
+        self.split.setChecked(self.settings.flag("jobs/split_streams", True))
+        self.split_note = QLabel(
+            "Each variant is its own request and bills its input tokens again. "
+            "Untick to send one request: cheaper, but partial images cannot be told apart."
+        )
+        self.split_note.setWordWrap(True)
+        self.split_note.setProperty("role", "hint")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.generate_button, 1)
+        buttons.addWidget(self.cancel_button)
+        panel = QWidget()
+        layout = QVBoxLayout(panel)
+        layout.addWidget(self.prompt, 1)
+        layout.addLayout(buttons)
+        layout.addWidget(self.reason)
+        layout.addWidget(self.split)
+        layout.addWidget(self.split_note)
+        self.generate_panel = panel
+
+    def _with_presets(self) -> QWidget:
+        self.presets = QComboBox()
+        self.presets.setObjectName("presets")
+        self.presets.setPlaceholderText("Presets")
+        self._fill_presets()
+        save = QPushButton("Save…")
+        save.setToolTip("Save these parameters as a named preset")
+        delete = QPushButton("Delete")
+        save.clicked.connect(self._on_save_preset_clicked)
+        delete.clicked.connect(self._on_delete_preset_clicked)
+        self.presets.textActivated.connect(self._on_preset_chosen)
+        row = QHBoxLayout()
+        row.addWidget(self.presets, 1)
+        row.addWidget(save)
+        row.addWidget(delete)
+        box = QWidget()
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(row)
+        layout.addWidget(self.params, 1)
+        return box
+
+    def _build_menus(self) -> None:
+        canvas = self.canvas
+        menu = self.menuBar().addMenu("&File")
+        self.open_action = self._action(
+            menu, "&Open image…", self._on_open_requested, QKeySequence.StandardKey.Open
+        )
+        self._action(menu, "&Add input images…", self._on_add_requested, "Ctrl+Shift+O")
+        self._action(menu, "Open the &sample photo", self._on_sample_requested)
+        menu.addSeparator()
+        self._action(menu, "&Load mask…", self._on_load_mask_requested)
+        self._action(menu, "Sa&ve mask…", self._on_save_mask_requested, "Ctrl+Shift+S")
+        menu.addSeparator()
+        self._action(menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        menu = self.menuBar().addMenu("&Edit")
+        for name in ("undo", "redo", "paste"):
+            menu.addAction(canvas.action(name))
+        menu = self.menuBar().addMenu("&Mask")
+        for name in ("mask.invert", "mask.clear", "mask.fill"):
+            menu.addAction(canvas.action(name))
+        menu = self.menuBar().addMenu("&View")
+        for name in ("view.fit", "view.actual", "view.zoom_in", "view.zoom_out", "view.outline"):
+            menu.addAction(canvas.action(name))
+        menu.addSeparator()
+        for dock in self.docks.values():
+            menu.addAction(dock.toggleViewAction())
+        menu = self.menuBar().addMenu("&Generate")
+        self.generate_action = self._action(
+            menu, "&Generate", self._on_generate_requested, "Ctrl+Return"
+        )
+        self.generate_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
+        self.cancel_action = self._action(menu, "&Cancel", self._on_cancel_requested, "Esc")
+        self.cancel_action.setEnabled(False)
+        menu = self.menuBar().addMenu("&Settings")
+        self._action(menu, "&Providers…", self.settings_requested.emit, "Ctrl+,")
+
+    def _action(self, menu, text: str, slot: Callable[[], object], shortcut=None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(lambda _=False: slot())
+        menu.addAction(action)
+        return action
+
+    # --- wiring -------------------------------------------------------------------------
+
+    def _connect(self) -> None:
+        session, jobs = self.session, self.session.jobs
+        self.generate_button.clicked.connect(self._on_generate_requested)
+        self.cancel_button.clicked.connect(self._on_cancel_requested)
+        self.prompt.prompt_changed.connect(lambda text: session.params.set_value("prompt", text))
+        self.prompt.setPlainText(session.params.value("prompt") or "")
+        self.split.toggled.connect(self._on_split_toggled)
+        session.params.value_changed.connect(self._update_split_note)
+        session.readiness_changed.connect(self._on_readiness_changed)
+        session.generate_refused.connect(self._on_generate_refused)
+        session.provider_changed.connect(self._on_provider_changed)
+        session.inputs.changed.connect(self._update_first_run)
+        session.inputs.first_changed.connect(self._on_first_input_changed)
+        self.inputs.add_requested.connect(self._on_add_requested)
+        self.canvas.image_opened.connect(self._on_canvas_image_opened)
+        self.canvas.image_open_failed.connect(self._show_problem)
+        self.canvas.mask_load_failed.connect(lambda message, _wrong: self._show_problem(message))
+        self.first_run.open_requested.connect(self._on_open_requested)
+        self.first_run.sample_requested.connect(self._on_sample_requested)
+        self.error_bar.retry_requested.connect(self._on_retry_requested)
+        jobs.job_started.connect(self._on_job_started)
+        jobs.partial_received.connect(self.gallery.show_partial)
+        jobs.image_received.connect(self.gallery.show_final)
+        jobs.job_finished.connect(self._on_job_finished)
+        jobs.job_failed.connect(self._on_job_failed)
+        jobs.job_cancelled.connect(self._on_job_cancelled)
+        self.gallery.action_requested.connect(self._on_tile_action)
+        if session.engine is not None:
+            session.engine.ready.connect(
+                lambda url: self.engine_label.setText("Local engine ready")
+            )
+            session.engine.restarting.connect(self.engine_label.setText)
+            session.engine.failed.connect(self._on_engine_failed)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.canvas and event.type() == QEvent.Type.Resize:
+            self.first_run.center_in(self.canvas)
+        return super().eventFilter(watched, event)
+
+    # --- opening images -------------------------------------------------------------------
+
+    def _on_open_requested(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open image", "", IMAGE_FILTER)
+        if path:
+            self.canvas.open_file(path)
+
+    def _on_sample_requested(self) -> None:
+        if self.sample is not None:
+            self.canvas.open_file(self.sample)
+
+    def _on_add_requested(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Add input images", "", IMAGE_FILTER)
+        if paths:
+            self.spawn(self._add_inputs([Path(p) for p in paths]))
+
+    async def _add_inputs(self, paths: list[Path]) -> None:
+        problems = await self.session.inputs.add(paths)
+        if problems:
+            self._show_problem("\n".join(problems))
+
+    def use_result(self, path: Path) -> None:
+        """Make a result the image being edited, keeping the painted mask when the sizes
+        match (the mask is the designer's work; it is not thrown away silently)."""
+        document = self.session.mask
+        self._mask_to_keep = document.mask.copy() if document.has_painting() else None
+        confirm = self.canvas.confirm_discard
+        self.canvas.confirm_discard = lambda _text: True
+        try:
+            self.canvas.open_file(path)
+        finally:
+            self.canvas.confirm_discard = confirm
+
+    def _restore_kept_mask(self) -> None:
+        kept, self._mask_to_keep = self._mask_to_keep, None
+        if kept is None:
+            return
+        document = self.session.mask
+        if kept.shape == document.mask.shape:
+            document.replace(kept, "Keep the mask")
+            return
+        height, width = kept.shape
+        self._show_problem(
+            f"The result is {document.width}x{document.height} but the mask was painted at "
+            f"{width}x{height}: paint the mask again, or undo to go back."
+        )
+
+    def _on_canvas_image_opened(self, name: str) -> None:
+        path = Path(name)
+        self.first_run.hide()
+        self._restore_kept_mask()
+        if path.is_file():
+            self._canvas_path = path
+            if self.session.inputs.first != path:
+                self.spawn(self._replace_first(path))
+        else:
+            self.spawn(self._adopt_pasted(self.canvas.image()))
+
+    async def _replace_first(self, path: Path) -> None:
+        problems = await self.session.inputs.replace_first(path)
+        if problems:
+            self._show_problem("\n".join(problems))
+
+    async def _adopt_pasted(self, image: QImage) -> None:
+        """A pasted image has no file: save it (in a worker) so requests can stream it."""
+        path = await self.session.save_pasted(image)
+        self._canvas_path = path
+        await self._replace_first(path)
+
+    def _on_first_input_changed(self, first: str) -> None:
+        if first and Path(first) != self._canvas_path:
+            self.canvas.open_file(first)
+
+    def _update_first_run(self) -> None:
+        empty = not self.session.inputs.paths and not self.canvas.has_image()
+        self.first_run.setVisible(empty)
+        if empty:
+            self.first_run.center_in(self.canvas)
+            self.first_run.raise_()
+
+    # --- masks ----------------------------------------------------------------------------
+
+    def _on_load_mask_requested(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load mask", "", "PNG (*.png);;All (*)")
+        if path:
+            self.canvas.load_mask_file(path)
+
+    def _on_save_mask_requested(self) -> None:
+        if not self.canvas.has_image():
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Save mask", "mask.png", "PNG (*.png)")
+        if path:
+            self.spawn(self._save_mask(Path(path)))
+
+    async def _save_mask(self, path: Path) -> None:
+        try:
+            await self.session.save_mask(path)
+        except OSError as exc:
+            self._show_problem(f"{path}: the mask was not saved ({exc.strerror or exc}).")
+            return
+        self.statusBar().showMessage(f"Saved the mask to {path}", 5000)
+
+    # --- generate -------------------------------------------------------------------------
+
+    def _on_generate_requested(self) -> None:
+        if not self.generate_button.isEnabled():
+            return
+        self.error_bar.hide()
+        self.prompt.remember(self.prompt.toPlainText())
+        self.settings.set_prompt_history(self.prompt.history)
+        self.spawn(self.session.generate())
+
+    def _on_cancel_requested(self) -> None:
+        self.session.jobs.cancel()
+
+    def _on_retry_requested(self) -> None:
+        self.error_bar.hide()
+        self.session.retry_last()
+
+    def _on_split_toggled(self, on: bool) -> None:
+        self.session.split_streams = on
+        self.settings.set_flag("jobs/split_streams", on)
+        self._update_split_note()
+
+    def _update_split_note(self, *_: object) -> None:
+        params = self.session.params
+        relevant = bool(params.value("stream")) and int(params.value("n") or 1) > 1
+        self.split.setVisible(relevant)
+        self.split_note.setVisible(relevant and self.split.isChecked())
+        self.session.split_streams = self.split.isChecked()
+
+    def _on_readiness_changed(self, reason: str) -> None:
+        ready = not reason
+        self.generate_button.setEnabled(ready)
+        self.generate_action.setEnabled(ready)
+        self.reason.setText(reason)
+        self.reason.setVisible(not ready)
+
+    def _on_generate_refused(self, problems: list) -> None:
+        self.error_bar.show_error(refused_text(problems), retryable=False)
+
+    def _on_job_started(self, job_id: int, variants: int) -> None:
+        job = self.session.jobs.jobs[job_id]
+        values = dict(job.request.values)
+        prompt = str(values.get("prompt", ""))
+        summary = prompt if len(prompt) < 90 else prompt[:87] + "…"
+        details = "\n".join(f"{k}: {v}" for k, v in values.items() if k != "prompt")
+        details = f"{html.escape(prompt)}\n\n{details}\nprovider: {job.provider.name}"
+        self.gallery.add_job(job_id, variants, summary, details)
+        self.docks["results"].raise_()
+        self._set_busy(True)
+
+    def _on_job_finished(self, job_id: int, usage: Usage) -> None:
+        self.gallery.set_status(job_id, f"done · {usage.total_tokens:,} tokens")
+        self.usage_label.setText(
+            f"Job #{job_id}: {usage.input_tokens:,} tokens in, {usage.output_tokens:,} out"
+        )
+        self._set_busy(self.session.jobs.busy)
+
+    def _on_job_failed(self, job_id: int, error: JobError) -> None:
+        self.gallery.set_status(job_id, "failed")
+        section = self.gallery.sections.get(job_id)
+        if section:
+            for tile in section.tiles.values():
+                tile.mark_failed(error.message)
+        self.error_bar.show_error(
+            error.message, code=error.code, request_id=error.request_id, retryable=error.retryable
+        )
+        self._set_busy(self.session.jobs.busy)
+
+    def _on_job_cancelled(self, job_id: int) -> None:
+        self.gallery.set_status(job_id, "cancelled; what arrived is kept")
+        section = self.gallery.sections.get(job_id)
+        if section:
+            for tile in section.tiles.values():
+                tile.mark_cancelled()
+        self._set_busy(self.session.jobs.busy)
+
+    def _set_busy(self, busy: bool) -> None:
+        self.cancel_button.setEnabled(busy)
+        self.cancel_action.setEnabled(busy)
+
+    # --- results ----------------------------------------------------------------------------
+
+    def _on_tile_action(self, action: str, job_id: int, variant: int) -> None:
+        path = self.gallery.tile_path(job_id, variant)
+        if action == "discard":
+            self.gallery.discard(job_id, variant)
+            return
+        if path is None:
+            return
+        if action == "save":
+            suggestion = str(Path.home() / path.name)
+            target, _ = QFileDialog.getSaveFileName(self, "Save result", suggestion, SAVE_FILTER)
+            if target:
+                self.save_result_requested.emit(path, Path(target))
+        elif action == "copy":
+            self.copy_result_requested.emit(path)
+        elif action == "use":
+            self.use_result_requested.emit(path)
+
+    # --- providers and problems -------------------------------------------------------------
+
+    def _on_provider_changed(self, provider) -> None:
+        self.provider_label.setText(f"Provider: {provider.name}")
+        self.params.set_known_models(provider.models or self.session.schema.model_names())
+        self.engine_label.setVisible(provider.kind == "local")
+
+    def _on_engine_failed(self, message: str) -> None:
+        self.engine_label.setText("Local engine stopped")
+        self._show_problem(message)
+
+    def _show_problem(self, message: str) -> None:
+        self.error_bar.show_error(message, retryable=False)
+
+    # --- presets -----------------------------------------------------------------------------
+
+    def _fill_presets(self) -> None:
+        self.presets.clear()
+        self.presets.addItems(sorted(self.settings.presets()))
+        self.presets.setCurrentIndex(-1)
+
+    def _on_preset_chosen(self, name: str) -> None:
+        preset = self.settings.presets().get(name)
+        if preset is not None:
+            skipped = self.session.params.apply_preset(preset)
+            if skipped:
+                self.statusBar().showMessage(f"Preset {name}: ignored {', '.join(skipped)}", 6000)
+
+    def _on_save_preset_clicked(self) -> None:
+        name, ok = QInputDialog.getText(self, "Save preset", "Name of the preset:")
+        if ok and name.strip():
+            self.settings.save_preset(name.strip(), self.session.params.to_preset())
+            self._fill_presets()
+            self.presets.setCurrentText(name.strip())
+
+    def _on_delete_preset_clicked(self) -> None:
+        name = self.presets.currentText()
+        if name:
+            self.settings.delete_preset(name)
+            self._fill_presets()
+
+    # --- window state ------------------------------------------------------------------------
+
+    def _restore_layout(self) -> None:
+        geometry, state = self.settings.window_state()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.session.jobs.busy:
+            answer = QMessageBox.question(
+                self,
+                "Jobs are running",
+                "Quit and cancel the running jobs? Images that already arrived are saved.",
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
+            self.session.jobs.cancel()
+        self.settings.set_window_state(self.saveGeometry(), self.saveState())
+        self.settings.set_prompt_history(self.prompt.history)
+        super().closeEvent(event)
+
+
+def copy_to_clipboard(image: QImage) -> None:
+    QGuiApplication.clipboard().setImage(image)

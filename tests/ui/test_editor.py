@@ -1,0 +1,244 @@
+"""The whole editor, driven like a designer would, against real servers on 127.0.0.1:
+the local engine as a child process (as `retouch` starts it) and fault-injecting servers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from app.core.providers import Provider
+from app.gui import Editor, build_editor
+from app.models.results import convert
+from tests.support import fault_server as fs
+from tests.support import images
+from tests.support.qtloop import next_signal
+
+SECRET = "sk-editor-test-never-on-disk-7731"
+PNG = images.png_bytes(48, 32)
+
+
+@pytest.fixture
+def editor(qapp, qt_loop, tmp_path: Path, monkeypatch) -> Iterator[Editor]:
+    monkeypatch.setenv("RETOUCH_HOME", str(tmp_path / "home"))
+    made = build_editor()
+    made.window.canvas.confirm_discard = lambda _text: True
+    made.window.resize(1280, 820)
+    made.window.show()
+    yield made
+    qt_loop.run(made.shutdown())
+    made.window.close()
+    made.window.deleteLater()
+
+
+async def until(predicate, timeout: float = 30.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        assert loop.time() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
+def paint(editor: Editor, points: list[tuple[float, float]]) -> None:
+    canvas = editor.window.canvas
+    viewport = canvas.viewport()
+    where = [canvas.to_viewport(QPointF(x, y)).toPoint() for x, y in points]
+    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, where[0])
+    for point in where[1:]:
+        QApplication.sendEvent(
+            viewport,
+            QMouseEvent(
+                QEvent.Type.MouseMove,
+                QPointF(point),
+                QPointF(viewport.mapToGlobal(point)),
+                Qt.MouseButton.NoButton,
+                Qt.MouseButton.LeftButton,
+                Qt.KeyboardModifier.NoModifier,
+            ),
+        )
+    QTest.mouseRelease(
+        viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, where[-1]
+    )
+
+
+async def open_sample_and_paint(editor: Editor) -> None:
+    window = editor.window
+    QTest.mouseClick(window.first_run.sample_button, Qt.MouseButton.LeftButton)
+    await until(lambda: editor.session.inputs.first is not None and window.canvas.has_image())
+    window.canvas.brush.set_size(40)
+    paint(editor, [(340 + 5 * i, 270 + 4 * i) for i in range(10)])
+    QTest.keyClicks(window.prompt, "remove the spoon")
+
+
+def use_provider(editor: Editor, base_url: str) -> None:
+    provider = Provider("custom-1", "Test vendor", "custom", base_url=base_url,
+                        models=("gpt-image-1",))  # fmt: skip
+    editor.session.keys.set(provider.id, SECRET)
+    editor.session.set_provider(provider)
+
+
+def test_remove_an_object_with_two_streamed_variants(qt_loop, editor) -> None:
+    window, session = editor.window, editor.session
+    assert "Open an image first" in window.reason.text()
+    assert not window.generate_button.isEnabled()
+    order: list[tuple[str, int]] = []
+    session.jobs.partial_received.connect(lambda _j, v, *_: order.append(("partial", v)))
+    session.jobs.image_received.connect(lambda _j, v, *_: order.append(("final", v)))
+
+    async def scenario():
+        await until(lambda: editor.engine.url is not None)
+        await open_sample_and_paint(editor)
+        panel = window.params.editors
+        panel["n"].box.setValue(2)
+        QTest.keyClick(panel["stream"].box, Qt.Key.Key_Space)
+        panel["partial_images"].box.setValue(2)
+        await until(lambda: window.generate_button.isEnabled())
+        assert window.split.isVisible() and window.split_note.isVisible()
+        finished = next_signal(session.jobs.job_finished)
+        QTest.keyClick(window.prompt, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+        return await finished
+
+    job_id, usage = qt_loop.run(scenario(), timeout=60)
+    assert usage.output_tokens > 0 and "tokens in" in window.usage_label.text()
+    for variant in (0, 1):
+        assert order.index(("partial", variant)) < order.index(("final", variant))
+    tiles = window.gallery.sections[job_id].tiles
+    assert sorted(tiles) == [0, 1] and all(t.is_final for t in tiles.values())
+    finals = [Path(t.path) for t in tiles.values()]
+    assert all(p.is_file() for p in finals)
+    original = np.asarray(images.Image.open(images.sample()).convert("RGB"))
+    mask = session.mask.mask >= 128
+    for path in finals:
+        result = np.asarray(images.Image.open(path).convert("RGB"))
+        assert np.array_equal(result[~mask], original[~mask])  # untouched outside the mask
+        assert not np.array_equal(result[mask], original[mask])  # filled inside
+    assert not window.cancel_button.isEnabled()
+
+
+def test_cancel_mid_stream_keeps_what_arrived(qt_loop, editor) -> None:
+    window, session = editor.window, editor.session
+    with fs.serve(fs.sse([fs.partial(PNG, 0)], hold=True)) as server:
+        use_provider(editor, server.base_url)
+
+        async def scenario():
+            await open_sample_and_paint(editor)
+            QTest.keyClick(window.params.editors["stream"].box, Qt.Key.Key_Space)
+            await until(lambda: window.generate_button.isEnabled())
+            first = next_signal(session.jobs.partial_received)
+            cancelled = next_signal(session.jobs.job_cancelled)
+            QTest.mouseClick(window.generate_button, Qt.MouseButton.LeftButton)
+            job_id, *_ = await first
+            assert window.cancel_action.isEnabled()
+            QTest.keyClick(window, Qt.Key.Key_Escape)
+            await cancelled
+            return job_id
+
+        job_id = qt_loop.run(scenario(), timeout=60)
+        assert server.wait_disconnect(5)
+    tile = window.gallery.sections[job_id].tiles[0]
+    assert "cancelled (partial kept)" in tile.caption.text() and Path(tile.path).is_file()
+    assert "remove the spoon" in window.prompt.toPlainText()
+
+
+def test_a_failing_server_shows_the_error_bar_and_loses_nothing(qt_loop, editor) -> None:
+    window, session = editor.window, editor.session
+    reply = fs.error(
+        400, "Your request was rejected by the safety system.",
+        type="image_generation_user_error", code="moderation_blocked",
+        headers={"x-request-id": "req_ui_1"},
+    )  # fmt: skip
+    with fs.serve(reply) as server:
+        use_provider(editor, server.base_url)
+
+        async def scenario():
+            await open_sample_and_paint(editor)
+            await until(lambda: window.generate_button.isEnabled())
+            failed = next_signal(session.jobs.job_failed)
+            QTest.mouseClick(window.generate_button, Qt.MouseButton.LeftButton)
+            await failed
+
+        qt_loop.run(scenario(), timeout=60)
+        sent = server.requests[0]
+    text = window.error_bar.message.text()
+    assert window.error_bar.isVisible()
+    assert "safety system" in text and "moderation_blocked" in text and "req_ui_1" in text
+    assert window.error_bar.retry.isHidden()  # moderation: retrying cannot help
+    assert window.prompt.toPlainText() == "remove the spoon"
+    assert session.mask.has_painting()
+    assert sent.fields["prompt"] == "remove the spoon" and sent.fields["model"] == "gpt-image-1"
+    assert [p.name for p in sent.files] == ["image", "mask"]
+    home = Path(session.work_dir).parent
+    for path in home.rglob("*"):
+        if path.is_file():
+            assert SECRET.encode() not in path.read_bytes(), path
+
+
+def test_a_file_broken_after_it_was_added_is_reported_before_sending(
+    qt_loop, editor, tmp_path
+) -> None:
+    window, session = editor.window, editor.session
+    with fs.serve(fs.json_images([PNG])) as server:
+        use_provider(editor, server.base_url)
+
+        async def scenario():
+            await open_sample_and_paint(editor)
+            await until(lambda: window.generate_button.isEnabled())
+            corrupt = images.write(tmp_path / "gone.png", images.png_bytes(8, 8))
+            session.inputs.paths.append(corrupt)
+            corrupt.write_bytes(b"<html>not an image</html>")
+            refused = next_signal(session.generate_refused)
+            QTest.mouseClick(window.generate_button, Qt.MouseButton.LeftButton)
+            return await refused
+
+        (problems,) = qt_loop.run(scenario(), timeout=60)
+        assert server.requests == []
+    assert "gone.png" in str(problems[0])
+    assert "Nothing was sent" in window.error_bar.message.text()
+
+
+def test_the_engine_is_restarted_when_it_dies(qt_loop, editor) -> None:
+    engine = editor.engine
+
+    async def scenario():
+        await until(lambda: engine.url is not None)
+        first_url = engine.url
+        restarting = next_signal(engine.restarting)
+        ready = next_signal(engine.ready)
+        engine._process.kill()
+        await restarting
+        (url,) = await ready
+        return first_url, url
+
+    first_url, url = qt_loop.run(scenario(), timeout=60)
+    assert first_url.startswith("http://127.0.0.1:") and url.startswith("http://127.0.0.1:")
+    assert engine.running and engine.url == url
+
+
+def test_dock_layout_is_restored_on_the_next_start(qt_loop, qapp, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("RETOUCH_HOME", str(tmp_path / "home"))
+    first = build_editor(start_engine=False)
+    first.window.show()
+    first.window.docks["inputs"].setFloating(True)
+    first.window.close()
+    second = build_editor(start_engine=False)
+    assert second.window.docks["inputs"].isFloating()
+    for made in (first, second):
+        qt_loop.run(made.shutdown())
+        made.window.deleteLater()
+
+
+def test_save_as_converts_by_extension(tmp_path) -> None:
+    source = images.write(tmp_path / "r.png", images.png_bytes(40, 30, "RGBA"))
+    jpeg = convert(source, tmp_path / "out.jpg")
+    assert jpeg.read_bytes()[:3] == b"\xff\xd8\xff"
+    same = convert(source, tmp_path / "copy.png")
+    assert same.read_bytes() == source.read_bytes()
+    with pytest.raises(ValueError, match=r"\.png, \.jpg or \.webp"):
+        convert(source, tmp_path / "out.gif")
