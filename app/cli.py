@@ -378,6 +378,12 @@ def _add_serve_command(commands: Any) -> None:
         default=None,
         help="require 'Authorization: Bearer TOKEN' (default: $RETOUCH_ENGINE_TOKEN, if set)",
     )
+    serve.add_argument(
+        "--exit-with-stdin",
+        action="store_true",
+        help="stop when standard input closes (the editor runs the engine this way, so it "
+        "never outlives the editor)",
+    )
     serve.set_defaults(handler=_run_serve)
 
 
@@ -391,4 +397,4 @@ def _run_serve(args: argparse.Namespace, schema: Schema) -> int:
         )
     from app.engine.server import serve
 
-    return serve(host=args.host, port=args.port, token=token)
+    return serve(host=args.host, port=args.port, token=token, exit_with_stdin=args.exit_with_stdin)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from platformdirs import user_cache_dir
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
@@ -169,6 +170,11 @@ def _open_settings(editor: Editor) -> None:
         )
 
 
+def main() -> int:
+    """The ``retouch-studio`` GUI entry point (no console window on Windows)."""
+    return run(sys.argv[1:])
+
+
 def run(argv: list[str]) -> int:
     guard_pyside_refcounts()
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
@@ -184,9 +190,24 @@ def run(argv: list[str]) -> int:
 
 async def _main(app: QApplication) -> int:
     editor = build_editor()
-    closed = asyncio.get_running_loop().create_future()
-    app.lastWindowClosed.connect(lambda: closed.done() or closed.set_result(None))
+    loop = asyncio.get_running_loop()
+    closed = loop.create_future()
+
+    def finish(*_: object) -> None:
+        if not closed.done():
+            closed.set_result(None)
+
+    app.lastWindowClosed.connect(finish)
+    # Ctrl+C in the terminal or a SIGTERM from the session: stop the engine and leave.
+    # Python runs signal handlers only between bytecodes, so a timer wakes it up.
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: loop.call_soon_threadsafe(finish))
+    wake = QTimer(interval=250)
+    wake.timeout.connect(lambda: None)
+    wake.start()
     editor.window.show()
     await closed
+    wake.stop()
+    editor.window.save_layout()
     await editor.shutdown()
     return 0

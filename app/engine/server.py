@@ -276,8 +276,18 @@ class _AnnouncingServer(uvicorn.Server):
             print(f"Retouch engine listening on {self.url}", flush=True)
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, token: str | None = None) -> int:
-    """Run the engine until Ctrl+C or SIGTERM; the exit code (0 after a normal stop)."""
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    token: str | None = None,
+    *,
+    exit_with_stdin: bool = False,
+) -> int:
+    """Run the engine until Ctrl+C or SIGTERM; the exit code (0 after a normal stop).
+
+    With ``exit_with_stdin`` the engine also stops when its standard input reaches end of
+    file: a parent that starts it as a child keeps that pipe open, so the engine goes away
+    with the parent even when the parent is killed and could not stop it."""
     try:
         sock = listen(host, port)
     except OSError as exc:
@@ -288,6 +298,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000, token: str | None = None) -
         )
         return 1
     server = _AnnouncingServer(uvicorn_config(create_app(token=token)), engine_url(sock))
+    if exit_with_stdin:
+        threading.Thread(target=_stop_at_eof, args=(server,), daemon=True).start()
     quiet_term = threading.current_thread() is threading.main_thread()
     if quiet_term:
         # uvicorn re-raises the signal that stopped it; a SIGTERM is a normal stop here.
@@ -301,3 +313,12 @@ def serve(host: str = "127.0.0.1", port: int = 8000, token: str | None = None) -
         if quiet_term:
             signal.signal(signal.SIGTERM, previous)
     return 0 if server.started else 1
+
+
+def _stop_at_eof(server: uvicorn.Server) -> None:
+    try:
+        while sys.stdin.buffer.read(4096):
+            pass
+    except (OSError, ValueError):
+        pass
+    server.should_exit = True

@@ -30,7 +30,7 @@ class LocalEngineProcess(QObject):
     def __init__(
         self,
         program: str = sys.executable,
-        arguments: tuple[str, ...] = ("-m", "app", "serve", "--port", "0"),
+        arguments: tuple[str, ...] = ("-m", "app", "serve", "--port", "0", "--exit-with-stdin"),
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)

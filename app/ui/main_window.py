@@ -525,9 +525,12 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
             self.session.jobs.cancel()
+        self.save_layout()
+        super().closeEvent(event)
+
+    def save_layout(self) -> None:
         self.settings.set_window_state(self.saveGeometry(), self.saveState())
         self.settings.set_prompt_history(self.prompt.history)
-        super().closeEvent(event)
 
 
 def copy_to_clipboard(image: QImage) -> None:

@@ -282,3 +282,18 @@ def test_serve_prints_its_url_first(tmp_path) -> None:
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=20) == 0
+
+
+def test_serve_exits_when_its_parent_goes_away() -> None:
+    """The editor runs the engine with --exit-with-stdin: closing the pipe (as a dying
+    parent does) stops the engine instead of leaving an orphan server."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "serve", "--port", "0", "--exit-with-stdin"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout.readline().startswith("Retouch engine listening on")
+        proc.stdin.close()
+        assert proc.wait(timeout=20) == 0
+    finally:
+        proc.kill()
