@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -242,3 +243,99 @@ def test_save_as_converts_by_extension(tmp_path) -> None:
     assert same.read_bytes() == source.read_bytes()
     with pytest.raises(ValueError, match=r"\.png, \.jpg or \.webp"):
         convert(source, tmp_path / "out.gif")
+
+
+def test_inputs_add_reorder_remove_and_the_mask_follows_the_first(qt_loop, editor, tmp_path):
+    window, session = editor.window, editor.session
+    a = images.write(tmp_path / "a.png", images.png_bytes(64, 48))
+    b = images.write(tmp_path / "b.png", images.png_bytes(80, 40))
+    bad = images.write(tmp_path / "bad.png", images.truncated(images.png_bytes(64, 48)))
+
+    async def scenario():
+        problems = await session.inputs.add([a, b, bad])
+        await until(lambda: window.canvas.has_image() and session.mask.width == 64)
+        return problems
+
+    problems = qt_loop.run(scenario())
+    assert len(problems) == 1 and "bad.png" in problems[0] and "truncated" in problems[0]
+    strip = window.inputs.list
+    assert [strip.item(i).text() for i in range(strip.count())] == [
+        "1. a.png · mask",
+        "2. b.png",
+    ]
+    session.inputs.move(1, 0)  # b first: the canvas shows b, the mask is b's size
+
+    async def follow():
+        await until(lambda: session.mask.width == 80)
+
+    qt_loop.run(follow())
+    assert strip.item(0).text() == "1. b.png · mask"
+    strip.setCurrentRow(1)
+    QTest.mouseClick(window.inputs.remove, Qt.MouseButton.LeftButton)
+    assert session.inputs.paths == [b]
+
+
+def test_a_pasted_image_becomes_the_first_input(qt_loop, editor) -> None:
+    window, session = editor.window, editor.session
+    QApplication.clipboard().setImage(images_qimage(120, 90))
+
+    async def scenario():
+        window.canvas.setFocus()
+        window.canvas.paste()
+        await until(lambda: session.inputs.first is not None)
+
+    qt_loop.run(scenario())
+    first = session.inputs.first
+    assert first.parent == session.work_dir and first.name.startswith("pasted-")
+    assert images.Image.open(first).size == (120, 90)
+
+
+def test_use_a_result_as_input_keeps_the_mask(qt_loop, editor, tmp_path) -> None:
+    window, session = editor.window, editor.session
+    same_size = images.write(tmp_path / "result.png", images.png_bytes(600, 400))
+
+    async def scenario():
+        await open_sample_and_paint(editor)
+        painted = session.mask.mask.copy()
+        window.use_result(same_size)
+        await until(lambda: session.inputs.first == same_size)
+        await until(lambda: session.mask.has_painting())
+        return painted
+
+    painted = qt_loop.run(scenario())
+    assert np.array_equal(session.mask.mask, painted)
+    session.mask.undo()
+    assert not session.mask.has_painting()  # keeping the mask is one undoable step
+
+
+def test_retry_sends_the_same_request_again(qt_loop, editor) -> None:
+    window, session = editor.window, editor.session
+    replies = [fs.error(500, "upstream broke"), fs.json_images([PNG])]
+    with fs.serve(replies) as server:
+        use_provider(editor, server.base_url)
+
+        async def scenario():
+            await open_sample_and_paint(editor)
+            await until(lambda: window.generate_button.isEnabled())
+            failed = next_signal(session.jobs.job_failed)
+            session.jobs._config_for = lambda p: replace(session.client_config(p), max_retries=0)
+            QTest.mouseClick(window.generate_button, Qt.MouseButton.LeftButton)
+            await failed
+            assert window.error_bar.retry.isVisible()
+            finished = next_signal(session.jobs.job_finished)
+            QTest.mouseClick(window.error_bar.retry, Qt.MouseButton.LeftButton)
+            return await finished
+
+        qt_loop.run(scenario(), timeout=60)
+        first, second = server.requests
+    assert first.fields == second.fields
+    assert [p.data for p in first.files] == [p.data for p in second.files]
+    assert window.error_bar.isHidden()
+
+
+def images_qimage(width: int, height: int):
+    from PySide6.QtGui import QColor, QImage
+
+    image = QImage(width, height, QImage.Format.Format_RGB32)
+    image.fill(QColor("teal"))
+    return image
