@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from app import __version__
 from app.core.events import CompletedImage, ImageEvent, PartialImage, Usage
 from app.core.imageio import EXTENSIONS, ImageFileError, probe_image, sniff_format, write_atomic
-from app.core.providers import is_loopback_host
+from app.core.providers import LOCAL_VARIANT_HEADER, is_loopback_host
 from app.core.request import EditRequest
 from app.core.schema import FieldSpec, Schema, SchemaError, load_schema
 from app.core.validation import Problem, validate_files, validate_values
@@ -32,7 +32,6 @@ EXIT_API = 3
 EXIT_NETWORK = 4
 EXIT_INTERRUPTED = 130
 DEFAULT_BASE_URL = "https://api.openai.com"
-VARIANT_HEADER = "X-Retouch-Variant"  # the local engine picks variant K for a split stream
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -210,7 +209,7 @@ def _run_edit(args: argparse.Namespace, schema: Schema) -> int:
         connect_timeout=args.connect_timeout,
         read_timeout=args.read_timeout,
         max_retries=args.max_retries,
-        variant_header=VARIANT_HEADER if loopback else None,
+        variant_header=LOCAL_VARIANT_HEADER if loopback else None,
     )
     request = EditRequest(images=tuple(args.image), values=values, mask=args.mask)
     writer = ResultWriter(args.out)

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.core.resources import resource_path
 from app.core.schema import Schema, load_schema
+from app.models.compare import CompareModel
 from app.models.engine_process import LocalEngineProcess
 from app.models.inputs import InputsModel
 from app.models.jobs import JobsModel
@@ -29,7 +30,7 @@ from app.models.keys import KeyStore
 from app.models.mask_document import MaskDocument
 from app.models.parameters import ParametersModel
 from app.models.qt_workarounds import guard_pyside_refcounts
-from app.models.results import load_full, save_as
+from app.models.results import load_full
 from app.models.session import EditorSession
 from app.models.settings import Settings
 from app.ui.main_window import MainWindow
@@ -126,7 +127,8 @@ def build_editor(*, schema: Schema | None = None, start_engine: bool = True) -> 
         assert editor is not None
         return editor.spawn(coro)
 
-    window = MainWindow(session, settings, spawn, sample=resource_path("samples", SAMPLE))
+    compare = CompareModel()
+    window = MainWindow(session, settings, compare, spawn, sample=resource_path("samples", SAMPLE))
     editor = Editor(window, session, settings, engine)
     _wire_results(editor)
     window.settings_requested.connect(lambda: _open_settings(editor))
@@ -138,22 +140,12 @@ def build_editor(*, schema: Schema | None = None, start_engine: bool = True) -> 
 def _wire_results(editor: Editor) -> None:
     window = editor.window
 
-    async def save(source: Path, target: Path) -> None:
-        try:
-            await save_as(source, target)
-        except (OSError, ValueError) as exc:
-            window.error_bar.show_error(f"{target}: not saved. {exc}", retryable=False)
-            return
-        window.statusBar().showMessage(f"Saved {target}", 5000)
-
     async def copy(source: Path) -> None:
         image = await load_full(source)
         QGuiApplication.clipboard().setImage(image)
         window.statusBar().showMessage("Copied the result to the clipboard", 4000)
 
-    window.save_result_requested.connect(lambda s, t: editor.spawn(save(s, t)))
     window.copy_result_requested.connect(lambda s: editor.spawn(copy(s)))
-    window.use_result_requested.connect(window.use_result)
 
 
 def _open_settings(editor: Editor) -> None:

@@ -117,6 +117,28 @@ async def tour(app: QApplication) -> None:
     await asyncio.sleep(0.3)
     save(editor, "editor-results.png")
 
+    # Compare: the original against variant 2 with the wipe, then with B's drift map.
+    pair = asyncio.get_running_loop().create_future()
+    window.compare.pair_ready.connect(lambda *args: pair.done() or pair.set_result(args))
+    QTest.keyClick(window, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
+    await asyncio.wait_for(pair, 30)
+    panel = window.compare_panel
+    panel.b.setCurrentIndex(2)
+    panel.view.set_mode("wipe")
+    panel.view.set_wipe_position(0.55)
+    await asyncio.sleep(0.5)
+    save(editor, "compare-wipe-editor.png")
+    # Variant 1 against variant 2: where the two fills differ.
+    other = asyncio.get_running_loop().create_future()
+    window.compare.pair_ready.connect(lambda *args: other.done() or other.set_result(args))
+    panel.a.setCurrentIndex(1)
+    await asyncio.wait_for(other, 30)
+    panel.view.set_mode("difference")
+    panel.view.wait_for_difference(10_000)
+    await asyncio.sleep(0.5)
+    save(editor, "compare-difference-editor.png")
+    QTest.keyClick(window, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
+
     dialog = SettingsDialog(editor.settings.providers(), session.provider.id, session.keys, window)
     dialog.list.setCurrentRow(1)
     dialog.show()

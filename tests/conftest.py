@@ -18,7 +18,7 @@ from app.models.qt_workarounds import guard_pyside_refcounts
 # emit; without this guard a long test session aborts (see app/models/qt_workarounds.py).
 guard_pyside_refcounts()
 
-pytest_plugins = ["tests.support.qtloop"]  # the qt_loop fixture
+pytest_plugins = ["tests.support.qtloop", "tests.support.editor"]  # qt_loop, editor
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 from app.core.schema import Schema
 
 LOCAL_ID = "local"
+# The local engine is deterministic: split n=1 streams name the variant they want.
+LOCAL_VARIANT_HEADER = "X-Retouch-Variant"
 OPENAI_ID = "openai"
 KINDS = ("local", "openai", "custom")
 

@@ -29,6 +29,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from app.core.events import ERROR_TYPE, ErrorInfo, ImageEvent, stream_payload
+from app.core.providers import LOCAL_VARIANT_HEADER
 from app.core.schema import Schema, load_schema
 from app.engine.errors import EngineError
 from app.engine.job import Edit, edit_events, local_models, prepare_edit
@@ -41,7 +42,7 @@ EDIT_PATHS = ("/v1/images/edits", "/v1/image/edits")
 MODEL_CREATED = 1735689600  # 2025-01-01: the models are part of the program, not dated
 OWNER = "retouch-studio"
 KEEPALIVE = b": keep-alive\n\n"
-VARIANT_HEADER = "x-retouch-variant"
+VARIANT_HEADER = LOCAL_VARIANT_HEADER.lower()
 """Optional request header: the variant index of the request's first image (default 0).
 A client that splits ``n`` streamed variants into ``n`` requests of ``n=1`` sends 0, 1, ...
 so that they differ as the variants of one request do."""

@@ -15,7 +15,7 @@ from PySide6.QtGui import QImage
 from app.client import ClientConfig
 from app.core.imageio import write_atomic
 from app.core.mask import to_api_png
-from app.core.providers import Provider
+from app.core.providers import LOCAL_VARIANT_HEADER, Provider
 from app.core.request import EditRequest
 from app.core.schema import Schema
 from app.core.validation import Problem, validate_files
@@ -96,6 +96,7 @@ class EditorSession(QObject):
                 base_url=self.engine.url or "",
                 path=self.schema.default_path,
                 api_key=self.engine.token,
+                variant_header=LOCAL_VARIANT_HEADER,
             )
         return ClientConfig(
             base_url=provider.base_url,

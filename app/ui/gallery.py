@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 TILE_EDGE = 150
+TILE_WIDTH = TILE_EDGE + 30
 
 
 class VariantTile(QFrame):
@@ -40,6 +41,13 @@ class VariantTile(QFrame):
         ("use", "Use", "Use as the new input image (the mask is kept)"),
         ("discard", "✕", "Remove from the gallery (the file stays in the results folder)"),
     )
+    # The context menu's other way of saving and using: the tile's buttons follow the
+    # Results panel's paste-back switch, these do the opposite.
+    MENU_ONLY = (("compare", "Compare with the original (double-click, Ctrl+K)"),)
+    ALTERNATES = (
+        ("save-alt", "save"),
+        ("use-alt", "use"),
+    )
 
     def __init__(self, job_id: int, variant: int, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -49,6 +57,7 @@ class VariantTile(QFrame):
         self.setObjectName(f"tile-{job_id}-{variant}")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setProperty("role", "tile")
+        self.setFixedWidth(TILE_WIDTH)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(3)
@@ -58,6 +67,11 @@ class VariantTile(QFrame):
         self.picture.setProperty("role", "tile-picture")
         self.caption = QLabel(f"Variant {variant + 1}")
         self.caption.setProperty("role", "tile-caption")
+        self.measure_label = QLabel()
+        self.measure_label.setProperty("role", "tile-measure")
+        self.measure_label.setWordWrap(True)
+        self.measure_label.hide()
+        self.paste_back = True
         buttons = QHBoxLayout()
         buttons.setSpacing(2)
         self.buttons: dict[str, QToolButton] = {}
@@ -67,11 +81,13 @@ class VariantTile(QFrame):
             button.setToolTip(tip)
             button.setEnabled(False)
             button.setAutoRaise(True)
+            button.setStyleSheet("QToolButton { padding: 1px 2px; }")
             button.clicked.connect(lambda _=False, k=key: self._request(k))
             buttons.addWidget(button)
             self.buttons[key] = button
         layout.addWidget(self.picture)
         layout.addWidget(self.caption)
+        layout.addWidget(self.measure_label)
         layout.addLayout(buttons)
 
     def show_image(self, image: QImage, path: str, *, final: bool, partial: int = 0) -> None:
@@ -88,6 +104,22 @@ class VariantTile(QFrame):
         self.caption.setText(f"Variant {self.variant + 1} · {state}")
         for key, button in self.buttons.items():
             button.setEnabled(final or key == "discard")
+
+    def show_measure(self, share: float | None, scaled: bool, source: tuple[int, int]) -> None:
+        """The drift outside the mask (share of unmasked pixels that changed visibly) and
+        whether the result had another size than the original."""
+        parts = []
+        if share is not None:
+            parts.append(f"drift {share * 100:.1f}% outside the mask")
+        if scaled:
+            parts.append(f"scaled from {source[0]}×{source[1]}")
+        self.measure_label.setText(" · ".join(parts))
+        self.measure_label.setVisible(bool(parts))
+        level = "high" if share is not None and share > 0.05 else "low"
+        self.measure_label.setProperty("drift", level)
+        self.measure_label.setStyleSheet(
+            "color: #e0a040;" if level == "high" else "color: #8fc98f;"
+        )
 
     def mark_failed(self, reason: str) -> None:
         if not self.is_final:
@@ -107,6 +139,21 @@ class VariantTile(QFrame):
         for key, _text, tip in self.ACTIONS:
             action = QAction(tip, menu)
             action.setEnabled(self.buttons[key].isEnabled())
+            action.triggered.connect(lambda _=False, k=key: self._request(k))
+            menu.addAction(action)
+        for key, tip in self.MENU_ONLY:
+            action = QAction(tip, menu)
+            action.setEnabled(self.is_final)
+            action.triggered.connect(lambda _=False, k=key: self._request(k))
+            menu.addAction(action)
+        menu.addSeparator()
+        for key, base in self.ALTERNATES:
+            verb = "Save…" if base == "save" else "Use as input"
+            how = (
+                "as received (no paste-back)" if self.paste_back else "pasted back on the original"
+            )
+            action = QAction(f"{verb} {how}", menu)
+            action.setEnabled(self.buttons[base].isEnabled())
             action.triggered.connect(lambda _=False, k=key: self._request(k))
             menu.addAction(action)
         menu.exec(event.globalPos())
@@ -225,6 +272,16 @@ class Gallery(QScrollArea):
     def show_final(self, job_id: int, variant: int, image: QImage, path: str) -> None:
         self.tile(job_id, variant).show_image(image, path, final=True)
 
+    def show_measure(self, job_id: int, variant: int, measure) -> None:
+        section = self.sections.get(job_id)
+        if section is not None and variant in section.tiles:
+            section.tiles[variant].show_measure(measure.share, measure.scaled, measure.source_size)
+
+    def set_paste_back(self, on: bool) -> None:
+        for section in self.sections.values():
+            for tile in section.tiles.values():
+                tile.paste_back = on
+
     def set_status(self, job_id: int, text: str) -> None:
         if job_id in self.sections:
             self.sections[job_id].status.setText(text)
@@ -248,7 +305,7 @@ class Gallery(QScrollArea):
         tile.activated.connect(self.activated)
 
     def _columns(self) -> int:
-        return max(1, (self.viewport().width() - 24) // (TILE_EDGE + 20))
+        return max(1, (self.viewport().width() - 24) // (TILE_WIDTH + 6))
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)

@@ -21,16 +21,20 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QPushButton,
+    QSpinBox,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from app.core.events import Usage
+from app.models.compare import CompareModel, Source
 from app.models.jobs import JobError
 from app.models.session import EditorSession, refused_text
 from app.models.settings import Settings
 from app.ui.canvas.toolbars import ToolOptionsBar, ToolPalette
 from app.ui.canvas.view import MaskCanvas
+from app.ui.compare_panel import ComparePanel
 from app.ui.error_bar import ErrorBar
 from app.ui.first_run import FirstRunPanel
 from app.ui.gallery import Gallery
@@ -47,14 +51,13 @@ class MainWindow(QMainWindow):
     (``spawn``); no slot here reads a file, decodes an image or touches the network."""
 
     settings_requested = Signal()
-    save_result_requested = Signal(Path, Path)  # result file, target file
     copy_result_requested = Signal(Path)
-    use_result_requested = Signal(Path)
 
     def __init__(
         self,
         session: EditorSession,
         settings: Settings,
+        compare: CompareModel,
         spawn: Callable[[Coroutine[Any, Any, Any]], object],
         sample: Path | None = None,
         parent: QWidget | None = None,
@@ -65,6 +68,7 @@ class MainWindow(QMainWindow):
         self.resize(1440, 900)
         self.session = session
         self.settings = settings
+        self.compare = compare
         self.spawn = spawn
         self.sample = sample
         self._canvas_path: Path | None = None
@@ -77,8 +81,12 @@ class MainWindow(QMainWindow):
         column = QVBoxLayout(center)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
+        self.compare_panel = ComparePanel()
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.canvas)
+        self.stack.addWidget(self.compare_panel)
         column.addWidget(self.error_bar)
-        column.addWidget(self.canvas, 1)
+        column.addWidget(self.stack, 1)
         self.setCentralWidget(center)
         self.addToolBar(Qt.ToolBarArea.LeftToolBarArea, ToolPalette(self.canvas, self))
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, ToolOptionsBar(self.canvas, self))
@@ -157,6 +165,37 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.split_note)
         self.generate_panel = panel
 
+    def _with_keep_options(self) -> QWidget:
+        self.paste_back = QCheckBox("Paste back onto the original")
+        self.paste_back.setToolTip(
+            "Save and Use take the result inside the mask only: every pixel outside it stays "
+            "exactly the original's (GPT image models redraw the whole picture). Right-click "
+            "a result for the other way."
+        )
+        self.paste_back.setChecked(self.settings.flag("keep/paste_back", True))
+        self.feather = QSpinBox()
+        self.feather.setRange(0, 64)
+        self.feather.setSuffix(" px feather")
+        self.feather.setValue(int(self.compare.feather_px))
+        self.paste_back.toggled.connect(self._on_paste_back_toggled)
+        self.feather.valueChanged.connect(lambda px: setattr(self.compare, "feather_px", px))
+        self._on_paste_back_toggled(self.paste_back.isChecked())
+        row = QHBoxLayout()
+        row.addWidget(self.paste_back, 1)
+        row.addWidget(self.feather)
+        box = QWidget()
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(row)
+        layout.addWidget(self.gallery, 1)
+        return box
+
+    def _on_paste_back_toggled(self, on: bool) -> None:
+        self.compare.paste_back = on
+        self.feather.setEnabled(on)
+        self.gallery.set_paste_back(on)
+        self.settings.set_flag("keep/paste_back", on)
+
     def _with_presets(self) -> QWidget:
         self.presets = QComboBox()
         self.presets.setObjectName("presets")
@@ -201,6 +240,10 @@ class MainWindow(QMainWindow):
         menu = self.menuBar().addMenu("&View")
         for name in ("view.fit", "view.actual", "view.zoom_in", "view.zoom_out", "view.outline"):
             menu.addAction(canvas.action(name))
+        self.compare_action = self._action(
+            menu, "&Compare results", self._on_compare_toggled, "Ctrl+K"
+        )
+        self.compare_action.setCheckable(True)
         menu.addSeparator()
         for dock in self.docks.values():
             menu.addAction(dock.toggleViewAction())
@@ -251,6 +294,13 @@ class MainWindow(QMainWindow):
         jobs.job_failed.connect(self._on_job_failed)
         jobs.job_cancelled.connect(self._on_job_cancelled)
         self.gallery.action_requested.connect(self._on_tile_action)
+        self.gallery.activated.connect(lambda job, variant: self.show_compare(job, variant))
+        jobs.image_received.connect(self._on_final_received)
+        self.compare.measured.connect(self.gallery.show_measure)
+        self.compare.pair_ready.connect(self.compare_panel.show_pair)
+        self.compare.failed.connect(self._show_problem)
+        self.compare_panel.selection_changed.connect(self._on_compare_selection_changed)
+        self.compare_panel.close_requested.connect(lambda: self._on_compare_toggled(False))
         if session.engine is not None:
             session.engine.ready.connect(
                 lambda url: self.engine_label.setText("Local engine ready")
@@ -447,6 +497,10 @@ class MainWindow(QMainWindow):
 
     # --- results ----------------------------------------------------------------------------
 
+    def _on_final_received(self, job_id: int, variant: int, _image: QImage, path: str) -> None:
+        job = self.session.jobs.jobs[job_id]
+        self.spawn(self.compare.measure(job, variant, Path(path)))
+
     def _on_tile_action(self, action: str, job_id: int, variant: int) -> None:
         path = self.gallery.tile_path(job_id, variant)
         if action == "discard":
@@ -454,15 +508,80 @@ class MainWindow(QMainWindow):
             return
         if path is None:
             return
-        if action == "save":
-            suggestion = str(Path.home() / path.name)
-            target, _ = QFileDialog.getSaveFileName(self, "Save result", suggestion, SAVE_FILTER)
+        job = self.session.jobs.jobs[job_id]
+        paste = self.compare.paste_back != action.endswith("-alt")
+        if action.startswith("save"):
+            name = f"{path.stem}{'-pasted' if paste else ''}{path.suffix}"
+            target, _ = QFileDialog.getSaveFileName(
+                self, "Save result", str(Path.home() / name), SAVE_FILTER
+            )
             if target:
-                self.save_result_requested.emit(path, Path(target))
+                self.spawn(self._save_result(job, path, Path(target), paste))
         elif action == "copy":
             self.copy_result_requested.emit(path)
-        elif action == "use":
-            self.use_result_requested.emit(path)
+        elif action.startswith("use"):
+            self.spawn(self._use_result(job, path, paste))
+        elif action == "compare":
+            self.show_compare(job_id, variant)
+
+    async def _save_result(self, job, path: Path, target: Path, paste: bool) -> None:
+        try:
+            await self.compare.save(job, path, target, paste_back=paste)
+        except (OSError, ValueError) as exc:
+            self._show_problem(f"{target}: not saved. {exc}")
+            return
+        how = "pasted back onto the original" if paste else "as received"
+        self.statusBar().showMessage(f"Saved {target.name} ({how})", 6000)
+
+    async def _use_result(self, job, path: Path, paste: bool) -> None:
+        if paste:
+            try:
+                path = await self.compare.pasted_file(job, path, self.session.work_dir)
+            except (OSError, ValueError) as exc:
+                self._show_problem(f"{path.name}: cannot be used. {exc}")
+                return
+        self.use_result(path)
+
+    # --- compare --------------------------------------------------------------------------
+
+    def show_compare(self, job_id: int, variant: int | None = None) -> None:
+        """Compare a job's results: the original as A, ``variant`` (or the first) as B."""
+        job = self.session.jobs.jobs.get(job_id)
+        section = self.gallery.sections.get(job_id)
+        if job is None or section is None:
+            return
+        sources = [Source("Original", job.request.images[0], job_id, None)]
+        for number, tile in sorted(section.tiles.items()):
+            if tile.is_final and tile.path:
+                sources.append(
+                    Source(f"#{job_id} variant {number + 1}", Path(tile.path), job_id, number)
+                )
+        if len(sources) < 2:
+            self.statusBar().showMessage("This job has no final result to compare yet.", 5000)
+            return
+        results = [i for i, s in enumerate(sources) if s.variant is not None]
+        chosen = next((i for i in results if sources[i].variant == variant), results[0])
+        self.compare_panel.set_sources(sources, 0, chosen)
+        self.stack.setCurrentWidget(self.compare_panel)
+        self.compare_action.setChecked(True)
+
+    def _on_compare_toggled(self, on: bool | None = None) -> None:
+        if on is None:
+            on = self.stack.currentWidget() is not self.compare_panel
+        if on:
+            newest = max((j for j in self.gallery.sections), default=None)
+            if newest is None:
+                self.compare_action.setChecked(False)
+                self.statusBar().showMessage("Generate some variants first.", 5000)
+                return
+            self.show_compare(newest)
+        else:
+            self.stack.setCurrentWidget(self.canvas)
+            self.compare_action.setChecked(False)
+
+    def _on_compare_selection_changed(self, a: Source, b: Source, overlay: bool) -> None:
+        job = self.session.jobs.jobs[a.job_id]
+        self.spawn(self.compare.prepare_pair(job, a, b, drift_overlay=overlay))
 
     # --- providers and problems -------------------------------------------------------------
 

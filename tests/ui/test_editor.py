@@ -3,86 +3,23 @@ the local engine as a child process (as `retouch` starts it) and fault-injecting
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QEvent, QPointF, Qt
-from PySide6.QtGui import QMouseEvent
+from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from app.core.providers import Provider
-from app.gui import Editor, build_editor
+from app.gui import build_editor
 from app.models.results import convert
 from tests.support import fault_server as fs
 from tests.support import images
+from tests.support.editor import SECRET, open_sample_and_paint, until, use_provider
 from tests.support.qtloop import next_signal
 
-SECRET = "sk-editor-test-never-on-disk-7731"
 PNG = images.png_bytes(48, 32)
-
-
-@pytest.fixture
-def editor(qapp, qt_loop, tmp_path: Path, monkeypatch) -> Iterator[Editor]:
-    monkeypatch.setenv("RETOUCH_HOME", str(tmp_path / "home"))
-    made = build_editor()
-    made.window.canvas.confirm_discard = lambda _text: True
-    made.window.resize(1280, 820)
-    made.window.show()
-    yield made
-    qt_loop.run(made.shutdown())
-    made.window.close()
-    made.window.deleteLater()
-
-
-async def until(predicate, timeout: float = 30.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        assert loop.time() < deadline, "timed out"
-        await asyncio.sleep(0.02)
-
-
-def paint(editor: Editor, points: list[tuple[float, float]]) -> None:
-    canvas = editor.window.canvas
-    viewport = canvas.viewport()
-    where = [canvas.to_viewport(QPointF(x, y)).toPoint() for x, y in points]
-    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, where[0])
-    for point in where[1:]:
-        QApplication.sendEvent(
-            viewport,
-            QMouseEvent(
-                QEvent.Type.MouseMove,
-                QPointF(point),
-                QPointF(viewport.mapToGlobal(point)),
-                Qt.MouseButton.NoButton,
-                Qt.MouseButton.LeftButton,
-                Qt.KeyboardModifier.NoModifier,
-            ),
-        )
-    QTest.mouseRelease(
-        viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, where[-1]
-    )
-
-
-async def open_sample_and_paint(editor: Editor) -> None:
-    window = editor.window
-    QTest.mouseClick(window.first_run.sample_button, Qt.MouseButton.LeftButton)
-    await until(lambda: editor.session.inputs.first is not None and window.canvas.has_image())
-    window.canvas.brush.set_size(40)
-    paint(editor, [(340 + 5 * i, 270 + 4 * i) for i in range(10)])
-    QTest.keyClicks(window.prompt, "remove the spoon")
-
-
-def use_provider(editor: Editor, base_url: str) -> None:
-    provider = Provider("custom-1", "Test vendor", "custom", base_url=base_url,
-                        models=("gpt-image-1",))  # fmt: skip
-    editor.session.keys.set(provider.id, SECRET)
-    editor.session.set_provider(provider)
 
 
 def test_remove_an_object_with_two_streamed_variants(qt_loop, editor) -> None:
@@ -114,6 +51,7 @@ def test_remove_an_object_with_two_streamed_variants(qt_loop, editor) -> None:
     assert sorted(tiles) == [0, 1] and all(t.is_final for t in tiles.values())
     finals = [Path(t.path) for t in tiles.values()]
     assert all(p.is_file() for p in finals)
+    assert finals[0].read_bytes() != finals[1].read_bytes(), "two variants, two fills"
     original = np.asarray(images.Image.open(images.sample()).convert("RGB"))
     mask = session.mask.mask >= 128
     for path in finals:

@@ -55,12 +55,14 @@ def build_levels(image: QImage) -> list[QImage]:
 
 
 class PhotoItem(QGraphicsItem):
-    """The picture being masked, at scene (0, 0), one scene unit per image pixel."""
+    """The picture being masked, at scene (0, 0), one scene unit per image pixel. Under a
+    picture with transparency a checkerboard is drawn, unless ``checker`` is False (an
+    overlay such as a heat map must stay see-through)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, checker: bool = True) -> None:
         super().__init__()
         self._levels: list[QImage] = []
-        self._checker = QBrush(_checker_pixmap())
+        self._checker = QBrush(_checker_pixmap()) if checker else None
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)
 
     @property
@@ -86,7 +88,7 @@ class PhotoItem(QGraphicsItem):
         if area.isEmpty():
             return
         zoom = device_zoom(painter)
-        if base.hasAlphaChannel():
+        if base.hasAlphaChannel() and self._checker is not None:
             painter.save()
             painter.setBrushOrigin(QPointF(0, 0))
             painter.fillRect(area, self._checker)

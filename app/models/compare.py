@@ -1,0 +1,177 @@
+"""Compare and keep: each result measured against the original, pasted back through the
+mask, and pairs prepared for the compare view. All pixel work runs in worker threads; the
+math is app.core.composite."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QImage
+
+from app.core import composite
+from app.core.imageio import decode_image, write_atomic
+from app.core.mask import read_mask
+from app.models.jobs import Job
+from app.models.results import format_for
+
+MAX_PIXELS = 33_177_600
+DEFAULT_FEATHER_PX = 4.0
+
+
+@dataclass(frozen=True)
+class Measure:
+    """What a result's tile shows: drift outside the mask, and whether it was rescaled."""
+
+    share: float | None  # None: no mask to measure against
+    scaled: bool
+    source_size: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Source:
+    """One image the designer can pick for A or B: the original of a job, or a result."""
+
+    label: str
+    path: Path
+    job_id: int
+    variant: int | None  # None for the original
+
+
+def read_rgb(path: Path, *, alpha: bool) -> np.ndarray:
+    return composite.load_rgb(path, max_pixels=MAX_PIXELS, name=path.name, alpha=alpha)
+
+
+def has_alpha(path: Path) -> bool:
+    with decode_image(path, name=path.name, max_pixels=MAX_PIXELS) as image:
+        return "A" in image.getbands()
+
+
+def job_coverage(job: Job, width: int, height: int) -> np.ndarray | None:
+    if job.request.mask is None:
+        return None
+    return read_mask(job.request.mask, (width, height), mode="alpha", max_pixels=MAX_PIXELS)
+
+
+def measure(job: Job, result: Path) -> tuple[Measure, np.ndarray | None]:
+    """Drift of ``result`` outside the job's mask, and the heat map (None without a mask)."""
+    original_path = job.request.images[0]
+    alpha = has_alpha(original_path)
+    original = read_rgb(original_path, alpha=alpha)
+    height, width = original.shape[:2]
+    fitted = composite.fit_to(read_rgb(result, alpha=alpha), width, height)
+    coverage = job_coverage(job, width, height)
+    if coverage is None:
+        return Measure(None, fitted.scaled, fitted.source_size), None
+    drift = composite.drift_map(original, fitted.pixels, coverage)
+    return Measure(drift.share, fitted.scaled, fitted.source_size), drift.heat
+
+
+def pasted_back(job: Job, result: Path, feather_px: float) -> np.ndarray:
+    """The result on the original through the job's feathered mask: outside the mask,
+    exactly the original's pixels."""
+    original_path = job.request.images[0]
+    alpha = has_alpha(original_path)
+    original = read_rgb(original_path, alpha=alpha)
+    height, width = original.shape[:2]
+    fitted = composite.fit_to(read_rgb(result, alpha=alpha), width, height)
+    coverage = job_coverage(job, width, height)
+    if coverage is None:
+        return fitted.pixels
+    weight = composite.paste_alpha(coverage, feather_px)
+    return composite.paste_back(original, fitted.pixels, weight)
+
+
+def encode(pixels: np.ndarray, fmt: str, quality: int = 95) -> bytes:
+    image = Image.fromarray(pixels)
+    if fmt == "jpeg" and image.mode == "RGBA":
+        image = image.convert("RGB")
+    buffer = io.BytesIO()
+    image.save(buffer, fmt.upper(), **({"quality": quality} if fmt != "png" else {}))
+    return buffer.getvalue()
+
+
+def to_qimage(pixels: np.ndarray) -> QImage:
+    """A QImage that owns a copy of the pixels (safe to build in a worker thread)."""
+    pixels = np.ascontiguousarray(pixels)
+    height, width, channels = pixels.shape
+    fmt = QImage.Format.Format_RGBA8888 if channels == 4 else QImage.Format.Format_RGB888
+    return QImage(pixels.data, width, height, width * channels, fmt).copy()
+
+
+class CompareModel(QObject):
+    """``measured(job, variant, Measure)`` when a final result's drift is known;
+    ``pair_ready(a, b, a_label, b_label, overlay)`` when a compare pair is decoded."""
+
+    measured = Signal(int, int, object)
+    pair_ready = Signal(QImage, QImage, str, str, object)
+    failed = Signal(str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.feather_px = DEFAULT_FEATHER_PX
+        self.paste_back = True
+        self.measures: dict[tuple[int, int], Measure] = {}
+
+    async def measure(self, job: Job, variant: int, result: Path) -> Measure:
+        found, _heat = await asyncio.to_thread(measure, job, result)
+        self.measures[(job.id, variant)] = found
+        self.measured.emit(job.id, variant, found)
+        return found
+
+    async def save(self, job: Job, result: Path, target: Path, *, paste_back: bool) -> Path:
+        fmt = format_for(target)
+
+        def work() -> Path:
+            if not paste_back:
+                from app.models.results import convert
+
+                return convert(result, target)
+            return write_atomic(target, encode(pasted_back(job, result, self.feather_px), fmt))
+
+        return await asyncio.to_thread(work)
+
+    async def pasted_file(self, job: Job, result: Path, folder: Path) -> Path:
+        """A pasted-back copy of a result as PNG in ``folder`` (for "Use as input")."""
+
+        def work() -> Path:
+            folder.mkdir(parents=True, exist_ok=True)
+            target = folder / f"{result.stem}-pasted.png"
+            return write_atomic(target, encode(pasted_back(job, result, self.feather_px), "png"))
+
+        return await asyncio.to_thread(work)
+
+    async def prepare_pair(self, job: Job, a: Source, b: Source, *, drift_overlay: bool) -> None:
+        """Decode A and B at the original's size (results are scaled to it), with B's drift
+        heat map as an overlay when asked."""
+
+        def work() -> tuple[QImage, QImage, QImage | None]:
+            original_path = job.request.images[0]
+            alpha = has_alpha(original_path)
+            original = read_rgb(original_path, alpha=alpha)
+            height, width = original.shape[:2]
+
+            def load(source: Source) -> np.ndarray:
+                if source.variant is None:
+                    return original
+                return composite.fit_to(read_rgb(source.path, alpha=alpha), width, height).pixels
+
+            a_px, b_px = load(a), load(b)
+            overlay = None
+            coverage = job_coverage(job, width, height) if drift_overlay else None
+            if coverage is not None and b.variant is not None:
+                heat = composite.drift_map(original, b_px, coverage).heat
+                overlay = to_qimage(composite.heat_to_rgba(heat))
+            return to_qimage(a_px), to_qimage(b_px), overlay
+
+        try:
+            a_img, b_img, overlay = await asyncio.to_thread(work)
+        except (OSError, ValueError) as exc:
+            self.failed.emit(f"Cannot compare: {exc}")
+            return
+        self.pair_ready.emit(a_img, b_img, a.label, b.label, overlay)

@@ -1,0 +1,132 @@
+"""Difference maps of picture pairs for the compare view, computed off the UI thread.
+
+The math is app.core.composite (``difference_heat`` then ``heat_to_rgba``); here the pair's
+QImages become arrays, the heat becomes zoom levels ready to draw, and the last few pairs
+are kept. A 3840x2160 pair takes about 200 ms, so large pairs run on a worker thread and
+report through a signal (queued to the UI thread); small ones are computed inline, which
+keeps their result synchronous.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtGui import QImage
+
+from app.core.composite import difference_heat, heat_to_rgba
+from app.ui.canvas.layers import build_levels
+
+PairKey = tuple[int, int]
+
+INLINE_PIXELS = 1_000_000
+"""Pairs up to this many pixels are computed on the spot (a few milliseconds)."""
+_KEEP = 4  # pairs kept; a 3840x2160 map and its levels hold about 45 MB
+
+
+def pair_key(a: QImage, b: QImage) -> PairKey:
+    # The heat is symmetric (|a - b|), so a flipped pair reuses its map.
+    first, second = sorted((a.cacheKey(), b.cacheKey()))
+    return first, second
+
+
+def image_array(image: QImage) -> np.ndarray:
+    """(H, W, 3) RGB or, for pictures with alpha, (H, W, 4) RGBA uint8, a copy."""
+    alpha = image.hasAlphaChannel()
+    fmt = QImage.Format.Format_RGBA8888 if alpha else QImage.Format.Format_RGB888
+    channels = 4 if alpha else 3
+    converted = image.convertToFormat(fmt)
+    width, height = converted.width(), converted.height()
+    rows = np.frombuffer(converted.constBits(), np.uint8).reshape(height, -1)
+    # Copied: the bytes belong to ``converted``, which goes away with this function.
+    return rows[:, : width * channels].reshape(height, width, channels).copy()
+
+
+def heat_levels(a: QImage, b: QImage) -> list[QImage]:
+    """The difference of a and b as an RGBA heat map (transparent where equal), in levels.
+    Safe in a worker thread."""
+    rgba = np.ascontiguousarray(heat_to_rgba(difference_heat(image_array(a), image_array(b))))
+    height, width = rgba.shape[:2]
+    image = QImage(rgba.data, width, height, width * 4, QImage.Format.Format_RGBA8888)
+    return build_levels(image)  # converts, so the array may go
+
+
+class _Relay(QObject):
+    done = Signal(object, object)
+    failed = Signal(object, str)
+
+
+class _Job(QRunnable):
+    def __init__(self, relay: _Relay, key: PairKey, a: QImage, b: QImage) -> None:
+        super().__init__()
+        self._relay, self._key, self._a, self._b = relay, key, a, b
+
+    def run(self) -> None:
+        try:
+            levels = heat_levels(self._a, self._b)
+        except Exception as exc:  # a worker must report, never die silently
+            self._relay.failed.emit(self._key, str(exc))
+        else:
+            self._relay.done.emit(self._key, levels)
+
+
+class DifferenceMaps(QObject):
+    """Heat maps of picture pairs: ``get`` answers at once from the cache or for a small
+    pair, otherwise starts the work and answers None; ``computed`` tells when it is ready."""
+
+    computed = Signal(object)
+    """The PairKey whose map is now cached."""
+    failed = Signal(object, str)
+    """The PairKey and why its map could not be computed."""
+
+    def __init__(
+        self, parent: QObject | None = None, *, inline_pixels: int = INLINE_PIXELS
+    ) -> None:
+        super().__init__(parent)
+        self.inline_pixels = inline_pixels
+        # The pool is created before the relay so that, children being deleted in order,
+        # it waits for a running job before the relay it reports to goes away.
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+        self._relay = _Relay(self)
+        self._relay.done.connect(self._on_done)
+        self._relay.failed.connect(self._on_failed)
+        self._maps: OrderedDict[PairKey, list[QImage]] = OrderedDict()
+        self._pending: set[PairKey] = set()
+
+    def get(self, a: QImage, b: QImage) -> list[QImage] | None:
+        key = pair_key(a, b)
+        if key in self._maps:
+            self._maps.move_to_end(key)
+            return self._maps[key]
+        if a.width() * a.height() <= self.inline_pixels:
+            self._store(key, heat_levels(a, b))
+            return self._maps[key]
+        if key not in self._pending:
+            self._pending.add(key)
+            self._pool.start(_Job(self._relay, key, a, b))
+        return None
+
+    def pending(self, a: QImage, b: QImage) -> bool:
+        return pair_key(a, b) in self._pending
+
+    def wait(self, msecs: int = -1) -> bool:
+        """Block until running jobs end (tests, benchmarks, shutdown)."""
+        return self._pool.waitForDone(msecs)
+
+    def _store(self, key: PairKey, levels: list[QImage]) -> None:
+        self._maps[key] = levels
+        self._maps.move_to_end(key)
+        while len(self._maps) > _KEEP:
+            self._maps.popitem(last=False)
+
+    def _on_done(self, key: Any, levels: Any) -> None:
+        self._pending.discard(key)
+        self._store(key, levels)
+        self.computed.emit(key)
+
+    def _on_failed(self, key: Any, message: str) -> None:
+        self._pending.discard(key)
+        self.failed.emit(key, message)
