@@ -58,33 +58,42 @@ def job_coverage(job: Job, width: int, height: int) -> np.ndarray | None:
     return read_mask(job.request.mask, (width, height), mode="alpha", max_pixels=MAX_PIXELS)
 
 
-def measure(job: Job, result: Path) -> tuple[Measure, np.ndarray | None]:
-    """Drift of ``result`` outside the job's mask, and the heat map (None without a mask)."""
+@dataclass(frozen=True)
+class Aligned:
+    """A job's original, one of its results fitted to the original's size, and the mask."""
+
+    original: np.ndarray
+    fitted: composite.Fitted
+    coverage: np.ndarray | None
+
+
+def aligned(job: Job, result: Path) -> Aligned:
     original_path = job.request.images[0]
     alpha = has_alpha(original_path)
     original = read_rgb(original_path, alpha=alpha)
     height, width = original.shape[:2]
     fitted = composite.fit_to(read_rgb(result, alpha=alpha), width, height)
-    coverage = job_coverage(job, width, height)
-    if coverage is None:
+    return Aligned(original, fitted, job_coverage(job, width, height))
+
+
+def measure(job: Job, result: Path) -> tuple[Measure, np.ndarray | None]:
+    """Drift of ``result`` outside the job's mask, and the heat map (None without a mask)."""
+    pair = aligned(job, result)
+    fitted = pair.fitted
+    if pair.coverage is None:
         return Measure(None, fitted.scaled, fitted.source_size), None
-    drift = composite.drift_map(original, fitted.pixels, coverage)
+    drift = composite.drift_map(pair.original, fitted.pixels, pair.coverage)
     return Measure(drift.share, fitted.scaled, fitted.source_size), drift.heat
 
 
 def pasted_back(job: Job, result: Path, feather_px: float) -> np.ndarray:
     """The result on the original through the job's feathered mask: outside the mask,
     exactly the original's pixels."""
-    original_path = job.request.images[0]
-    alpha = has_alpha(original_path)
-    original = read_rgb(original_path, alpha=alpha)
-    height, width = original.shape[:2]
-    fitted = composite.fit_to(read_rgb(result, alpha=alpha), width, height)
-    coverage = job_coverage(job, width, height)
-    if coverage is None:
-        return fitted.pixels
-    weight = composite.paste_alpha(coverage, feather_px)
-    return composite.paste_back(original, fitted.pixels, weight)
+    pair = aligned(job, result)
+    if pair.coverage is None:
+        return pair.fitted.pixels
+    weight = composite.paste_alpha(pair.coverage, feather_px)
+    return composite.paste_back(pair.original, pair.fitted.pixels, weight)
 
 
 def encode(pixels: np.ndarray, fmt: str, quality: int = 95) -> bytes:
