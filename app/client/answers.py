@@ -25,6 +25,7 @@ from app.core.events import (
     PayloadError,
     event_from_stream_payload,
     images_from_response,
+    loads_images_json,
 )
 from app.core.imageio import ImageFileError, describe_unknown, probe_image, sniff_format
 
@@ -130,7 +131,7 @@ def event_from_sse(sse: ServerSentEvent, variant: int, request_id: str | None) -
     """Parse one event's data: the image event, None for kinds that carry no image, or
     ApiError for an error event. Decodes base64: off the UI thread when large."""
     try:
-        payload = json.loads(sse.data)
+        payload = loads_images_json(sse.data)
     except json.JSONDecodeError as exc:
         raise GarbledEvent(
             f"a stream event is not valid JSON ({exc.msg} at character {exc.pos}); the "
@@ -166,7 +167,7 @@ def images_from_body(body: bytes, response: httpx.Response, variant: int) -> lis
     if content_kind(content_type) == "html" or body.lstrip()[:1] == b"<" or not body.strip():
         raise ProtocolError(f"{head}: {describe_non_json(body, content_type)}.")
     try:
-        payload = json.loads(body)
+        payload = loads_images_json(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ProtocolError(
             f"{head}: the answer is not valid JSON ({_json_problem(exc)}); "

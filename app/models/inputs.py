@@ -12,9 +12,12 @@ from PySide6.QtGui import QImage
 from app.core.imageio import ImageFileError, ImageInfo
 from app.core.schema import Schema
 from app.core.validation import probe_file
-from app.models.jobs import decode_for_display
+from app.models.jobs import decode_file_for_display
 
 THUMB_EDGE = 96
+# Each thumbnail decode of a 4K PNG holds a full-size image for a moment (Qt's PNG reader
+# decodes before it scales): adding 16 such inputs at once would hold 16 of them.
+THUMBNAIL_DECODES_AT_ONCE = 2
 
 
 class InputsModel(QObject):
@@ -29,6 +32,7 @@ class InputsModel(QObject):
         self.infos: dict[Path, ImageInfo] = {}
         self.thumbnails: dict[Path, QImage] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._decode_slots = asyncio.Semaphore(THUMBNAIL_DECODES_AT_ONCE)
 
     @property
     def limit(self) -> int:
@@ -92,8 +96,8 @@ class InputsModel(QObject):
 
     async def _load_thumbnail(self, path: Path) -> None:
         try:
-            data = await asyncio.to_thread(path.read_bytes)
-            image = await asyncio.to_thread(decode_for_display, data, THUMB_EDGE)
+            async with self._decode_slots:
+                image = await asyncio.to_thread(decode_file_for_display, path, THUMB_EDGE)
         except (OSError, ValueError):
             return
         self.thumbnails[path] = image

@@ -89,6 +89,18 @@ def decode_for_display(data: bytes, edge: int = THUMBNAIL_EDGE) -> QImage:
     return image
 
 
+def decode_file_for_display(path: Path, edge: int) -> QImage:
+    """As decode_for_display, reading the file directly: no copies of its bytes in memory."""
+    reader = QImageReader(str(path))
+    size = reader.size()
+    if size.isValid() and max(size.width(), size.height()) > edge:
+        reader.setScaledSize(size.scaled(QSize(edge, edge), Qt.AspectRatioMode.KeepAspectRatio))
+    image = reader.read()
+    if image.isNull():
+        raise ValueError(f"{path.name} could not be decoded ({reader.errorString()})")
+    return image
+
+
 class JobsModel(QObject):
     """Starts, tracks and cancels generate jobs."""
 

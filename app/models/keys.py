@@ -28,6 +28,7 @@ class KeyStore:
         self._backend = backend or keyring.get_keyring()
         self.persistent = _usable(self._backend)
         self._session: dict[str, str] = {}
+        self._read: dict[str, str | None] = {}
 
     @property
     def where(self) -> str:
@@ -36,14 +37,18 @@ class KeyStore:
         return "memory, for this session only (no system keyring was found)"
 
     def get(self, provider_id: str) -> str | None:
+        """The key, read from the keyring once and then from memory: the editor asks on
+        every parameter change, and a keyring read can be a D-Bus round trip."""
         if provider_id in self._session:
             return self._session[provider_id]
         if not self.persistent:
             return None
-        try:
-            return self._backend.get_password(SERVICE, provider_id)
-        except keyring.errors.KeyringError:
-            return None
+        if provider_id not in self._read:
+            try:
+                self._read[provider_id] = self._backend.get_password(SERVICE, provider_id)
+            except keyring.errors.KeyringError:
+                return None
+        return self._read[provider_id]
 
     def set(self, provider_id: str, key: str) -> bool:
         """Store the key; True when it was stored persistently."""
@@ -55,6 +60,7 @@ class KeyStore:
             try:
                 self._backend.set_password(SERVICE, provider_id, key)
                 self._session.pop(provider_id, None)
+                self._read[provider_id] = key
                 return True
             except keyring.errors.KeyringError:
                 pass
@@ -63,9 +69,11 @@ class KeyStore:
 
     def delete(self, provider_id: str) -> None:
         self._session.pop(provider_id, None)
+        self._read.pop(provider_id, None)
         if self.persistent:
             with contextlib.suppress(keyring.errors.KeyringError):
                 self._backend.delete_password(SERVICE, provider_id)
 
     def __repr__(self) -> str:
-        return f"KeyStore(persistent={self.persistent}, providers={sorted(self._session)})"
+        known = sorted(set(self._session) | {k for k, v in self._read.items() if v})
+        return f"KeyStore(persistent={self.persistent}, providers={known})"

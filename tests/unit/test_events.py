@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.core.events import (
     CompletedImage,
@@ -12,6 +15,7 @@ from app.core.events import (
     Usage,
     event_from_stream_payload,
     images_from_response,
+    loads_images_json,
     stream_payload,
 )
 
@@ -90,3 +94,27 @@ def test_usage_tolerates_missing_parts_and_adds_up() -> None:
     partial = Usage.from_json({"input_tokens": 5, "output_tokens": "many"})
     assert (partial.input_tokens, partial.output_tokens) == (5, 0)
     assert (partial + Usage(1, 2, 3)).total_tokens == 3
+
+
+_B64_TEXT = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+
+
+@given(
+    images=st.lists(st.tuples(_B64_TEXT, st.integers(0, 70_000)), min_size=1, max_size=3),
+    prompt=st.text(max_size=40),
+    escape_slashes=st.booleans(),
+)
+@settings(max_examples=40, deadline=None)
+def test_loads_images_json_equals_json_loads(images, prompt, escape_slashes) -> None:
+    data = [{"b64_json": head + "A" * pad} for head, pad in images]
+    text = json.dumps({"prompt": prompt, "data": data, "b64_json": data[0]["b64_json"]})
+    if escape_slashes:
+        text = text.replace("/", "\\/")
+    assert loads_images_json(text) == json.loads(text)
+    assert loads_images_json(text.encode()) == json.loads(text)
+
+
+def test_loads_images_json_reports_broken_json_like_json_loads() -> None:
+    broken = '{"type": "image_edit.completed", "b64_json": "' + "A" * 100_000
+    with pytest.raises(json.JSONDecodeError):
+        loads_images_json(broken)

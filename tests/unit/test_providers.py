@@ -80,6 +80,18 @@ def test_is_loopback_host() -> None:
     assert not is_loopback_host("example.com") and not is_loopback_host("10.0.0.1")
 
 
+def test_keyring_is_read_once() -> None:
+    backend = MemoryKeyring()
+    backend.store[("Retouch Studio", "openai")] = "sk-stored"
+    reads = []
+    original = backend.get_password
+    backend.get_password = lambda s, u: reads.append(u) or original(s, u)
+    keys = KeyStore(backend)
+    assert [keys.get("openai") for _ in range(5)] == ["sk-stored"] * 5
+    assert reads == ["openai"]
+    assert "sk-stored" not in repr(keys)
+
+
 def test_keys_go_to_the_keyring() -> None:
     backend = MemoryKeyring()
     keys = KeyStore(backend)
