@@ -1,8 +1,9 @@
 """The mask canvas: the photo with the mask over it, painted with the mouse or a tablet.
 
-A QGraphicsView: it brings the view transform with zoom and scroll, maps events to image
-coordinates, repaints only the regions items mark dirty, and holds the tool overlays
-(brush cursor, shape outlines) as items over the picture. Scene units are image pixels.
+A ZoomView (app.ui.zoom_view, the zoom and scroll it shares with the compare panes): it maps
+events to image coordinates, repaints only the regions items mark dirty, and holds the tool
+overlays (brush cursor, shape outlines) as items over the picture. Scene units are image
+pixels.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from PySide6.QtGui import (
     QDragLeaveEvent,
     QDragMoveEvent,
     QDropEvent,
-    QFocusEvent,
     QFont,
     QGuiApplication,
     QHideEvent,
@@ -30,13 +30,10 @@ from PySide6.QtGui import (
     QPainterPath,
     QPen,
     QPointingDevice,
-    QResizeEvent,
     QShowEvent,
     QTabletEvent,
-    QTransform,
-    QWheelEvent,
 )
-from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QMessageBox, QWidget
+from PySide6.QtWidgets import QGraphicsScene, QMessageBox, QWidget
 
 from app.core.mask import MaskSource
 from app.models.brush_settings import BrushSettings
@@ -49,16 +46,8 @@ from app.ui.canvas.loader import FileLoader, LoadedImage, LoadedMask
 from app.ui.canvas.preview import ShapePreviewItem
 from app.ui.canvas.shape_tools import EllipseTool, LassoTool, PolygonTool, RectangleTool
 from app.ui.canvas.tools import PanTool, PointerInput, Tool, ToolKind
+from app.ui.zoom_view import ZoomView
 
-ZOOM_STEPS = (
-    1 / 32, 1 / 24, 1 / 16, 1 / 12, 1 / 8, 1 / 6, 1 / 4, 1 / 3, 1 / 2, 2 / 3,
-    1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0, 48.0, 64.0,
-)  # fmt: skip
-MIN_ZOOM, MAX_ZOOM = 1 / 64, 64.0
-WHEEL_STEP = 1.2  # zoom factor per wheel notch
-_SCENE_MARGIN = 100_000.0  # room to scroll the picture anywhere, even far zoomed out
-_FIT_MARGIN = 24  # logical pixels around a fitted picture
-_BACKGROUND = QColor(40, 40, 43)
 _HUD_MS = 1100
 _ANTS_MS = 140
 
@@ -78,7 +67,7 @@ def ask_to_discard(parent: QWidget, text: str) -> bool:
     return answer == QMessageBox.StandardButton.Discard
 
 
-class MaskCanvas(QGraphicsView):
+class MaskCanvas(ZoomView):
     """The canvas on which the edit mask is painted over the first image.
 
     Give it the MaskDocument to paint into and the BrushSettings to paint with (both are
@@ -88,8 +77,6 @@ class MaskCanvas(QGraphicsView):
 
     tool_changed = Signal(str)
     """The current tool, a ToolKind value."""
-    zoom_changed = Signal(float)
-    """Device pixels per image pixel (1.0 = 100 %)."""
     overlay_changed = Signal()
     image_opened = Signal(str)
     """A new picture is shown (its name); the mask was reset to its size."""
@@ -142,9 +129,7 @@ class MaskCanvas(QGraphicsView):
         self._tool = self._tools[ToolKind.BRUSH]
         self._panner = PanTool(self)
         self._panning = False
-        self._space_held = False
         self._pointer_inside = False
-        self._fit_mode = True
         self._drop_hover = False
         self._hud_text = ""
         self._hud_timer = QTimer(self, singleShot=True, interval=_HUD_MS)
@@ -168,15 +153,7 @@ class MaskCanvas(QGraphicsView):
         self._refresh_cursor()
 
     def _configure_view(self) -> None:
-        self.setFrameShape(QGraphicsView.Shape.NoFrame)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
-        self.setResizeAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
-        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
-        self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontSavePainterState, True)
-        self.setBackgroundBrush(_BACKGROUND)
-        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self._configure_zoom_view()
         self.setMouseTracking(True)
         self.viewport().setMouseTracking(True)
         self.setTabletTracking(True)
@@ -190,9 +167,6 @@ class MaskCanvas(QGraphicsView):
 
     def image(self) -> QImage:
         return self.photo.image
-
-    def has_image(self) -> bool:
-        return not self.photo.image.isNull()
 
     def set_image(self, image: QImage, name: str = "image") -> None:
         """Show a picture and reset the mask to its size (no confirmation: the caller
@@ -320,96 +294,24 @@ class MaskCanvas(QGraphicsView):
         self._update_ants_timer()
         self.overlay_changed.emit()
 
-    # --- zoom and scroll -----------------------------------------------------------------
+    # --- zoom and scroll (ZoomView's hooks) ------------------------------------------------
 
-    @property
-    def zoom(self) -> float:
-        return self.transform().m11() * self._dpr()
+    def _image_size(self) -> QSize:
+        return self.photo.image.size()
 
-    def view_scale(self) -> float:
-        return self.transform().m11()
-
-    def set_zoom(self, zoom: float, anchor: QPointF | None = None) -> None:
-        """Zoom to ``zoom`` device pixels per image pixel, keeping the image point under
-        ``anchor`` (viewport coordinates; default the centre) where it is."""
-        zoom = min(MAX_ZOOM, max(self._min_zoom(), zoom))
-        if anchor is None:
-            anchor = QPointF(self.viewport().width() / 2, self.viewport().height() / 2)
-        fixed = self.to_image(anchor)
-        scale = zoom / self._dpr()
-        self.setTransform(QTransform.fromScale(scale, scale))
-        self._put(fixed, anchor)
-        self._fit_mode = False
-        self._on_view_scaled()
-
-    def zoom_in(self) -> None:
-        self.set_zoom(next((z for z in ZOOM_STEPS if z > self.zoom * 1.001), MAX_ZOOM))
-
-    def zoom_out(self) -> None:
-        lower = [z for z in ZOOM_STEPS if z < self.zoom / 1.001]
-        self.set_zoom(lower[-1] if lower else self._min_zoom())
-
-    def actual_size(self) -> None:
-        self.set_zoom(1.0)
-
-    def fit(self) -> None:
-        """Show the whole picture, never enlarged past 100 %."""
-        if not self.has_image():
-            return
-        image = self.photo.image
-        room_w = max(1, self.viewport().width() - 2 * _FIT_MARGIN)
-        room_h = max(1, self.viewport().height() - 2 * _FIT_MARGIN)
-        scale = min(room_w / image.width(), room_h / image.height(), 1.0 / self._dpr())
-        self.setTransform(QTransform.fromScale(scale, scale))
-        self.centerOn(QPointF(image.width() / 2, image.height() / 2))
-        self._fit_mode = True
-        self._on_view_scaled()
-
-    def pan_by(self, dx: float, dy: float) -> None:
-        horizontal, vertical = self.horizontalScrollBar(), self.verticalScrollBar()
-        horizontal.setValue(horizontal.value() - round(dx))
-        vertical.setValue(vertical.value() - round(dy))
-        self._fit_mode = False
-
-    def to_image(self, viewport_pos: QPointF) -> QPointF:
-        """Viewport (logical pixels, as mouse events) to image coordinates, unrounded."""
-        inverse, _ = self.viewportTransform().inverted()
-        return inverse.map(QPointF(viewport_pos))
-
-    def to_viewport(self, image_pos: QPointF) -> QPointF:
-        return self.viewportTransform().map(QPointF(image_pos))
-
-    def _put(self, image_pos: QPointF, viewport_pos: QPointF) -> None:
-        landed = self.to_viewport(image_pos)
-        horizontal, vertical = self.horizontalScrollBar(), self.verticalScrollBar()
-        horizontal.setValue(horizontal.value() + round(landed.x() - viewport_pos.x()))
-        vertical.setValue(vertical.value() + round(landed.y() - viewport_pos.y()))
-
-    def _dpr(self) -> float:
-        return self.viewport().devicePixelRatioF()
-
-    def _min_zoom(self) -> float:
-        if not self.has_image():
-            return MIN_ZOOM
-        image = self.photo.image
-        fit = min(
-            self.viewport().width() / image.width(), self.viewport().height() / image.height()
-        )
-        return max(MIN_ZOOM, min(fit * self._dpr() / 2, 1 / 32))
+    def _scene_size(self) -> QSize:
+        # The mask, not the photo: a document reset on its own still gets its scroll room.
+        return QSize(self.document.width, self.document.height)
 
     def _on_view_scaled(self) -> None:
         scale = self.view_scale()
         self.brush_cursor.set_view_scale(scale)
         self.preview.set_view_scale(scale)
-        self.zoom_changed.emit(self.zoom)
+        super()._on_view_scaled()
 
-    def _update_scene_rect(self) -> None:
-        width, height = self.document.width, self.document.height
-        self.setSceneRect(
-            QRectF(0, 0, width, height).adjusted(
-                -_SCENE_MARGIN, -_SCENE_MARGIN, _SCENE_MARGIN, _SCENE_MARGIN
-            )
-        )
+    def _zoom_by_wheel(self, zoom: float, anchor: QPointF) -> None:
+        super()._zoom_by_wheel(zoom, anchor)
+        self.show_hud(f"{self.zoom:.0%}")
 
     # --- heads-up text ---------------------------------------------------------------------
 
@@ -530,21 +432,6 @@ class MaskCanvas(QGraphicsView):
         self._pointer_release(self._mouse(event))
         event.accept()
 
-    def wheelEvent(self, event: QWheelEvent) -> None:
-        control = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
-        scrolling = event.phase() != Qt.ScrollPhase.NoScrollPhase
-        if scrolling and not event.pixelDelta().isNull() and not control:
-            # Two fingers on a touchpad scroll the view; the mouse wheel (which has no
-            # scroll phase) and Ctrl+scroll zoom.
-            delta = event.pixelDelta()
-            self.pan_by(delta.x(), delta.y())
-        else:
-            notches = event.angleDelta().y() / 120.0
-            if notches:
-                self.set_zoom(self.zoom * WHEEL_STEP**notches, event.position())
-                self.show_hud(f"{self.zoom:.0%}")
-        event.accept()
-
     def viewportEvent(self, event: QEvent) -> bool:
         kind = event.type()
         if kind in (QEvent.Type.TabletPress, QEvent.Type.TabletMove, QEvent.Type.TabletRelease):
@@ -600,13 +487,8 @@ class MaskCanvas(QGraphicsView):
     # --- keys ----------------------------------------------------------------------------
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        # ZoomView's, last, takes Space (held to pan): no tool wants that key.
         key = event.key()
-        if key == Qt.Key.Key_Space:
-            if not event.isAutoRepeat():
-                self._space_held = True
-                self._refresh_cursor()
-            event.accept()
-            return
         if key == Qt.Key.Key_Escape:
             self.cancel_current()
             self._refresh_cursor()
@@ -616,20 +498,6 @@ class MaskCanvas(QGraphicsView):
             event.accept()
             return
         super().keyPressEvent(event)
-
-    def keyReleaseEvent(self, event: QKeyEvent) -> None:
-        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self._space_held = False
-            self._refresh_cursor()
-            event.accept()
-            return
-        super().keyReleaseEvent(event)
-
-    def focusOutEvent(self, event: QFocusEvent) -> None:
-        # A Space released in another window never reaches us.
-        self._space_held = False
-        self._refresh_cursor()
-        super().focusOutEvent(event)
 
     # --- drag and drop -------------------------------------------------------------------
 
@@ -669,15 +537,8 @@ class MaskCanvas(QGraphicsView):
 
     # --- showing -------------------------------------------------------------------------
 
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        if self._fit_mode:
-            self.fit()
-
     def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        if self._fit_mode:
-            self.fit()
+        super().showEvent(event)  # refits first, in fit mode
         self._update_ants_timer()
 
     def hideEvent(self, event: QHideEvent) -> None:
@@ -685,7 +546,7 @@ class MaskCanvas(QGraphicsView):
         self._ants_timer.stop()
 
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
-        painter.fillRect(rect, _BACKGROUND)
+        super().drawBackground(painter, rect)
         if not self.has_image():
             return
         # A soft shadow lifts the picture off the background.

@@ -1,10 +1,10 @@
 """One pane of the compare widget: a zoomable, pannable view of one picture, of two split
 by the wipe, or of a picture under a difference heat map.
 
-A QGraphicsView like the mask canvas (app.ui.canvas.view), with the canvas's photo items,
-zoom steps and wheel behaviour: scene units are image pixels, the wheel zooms to the
-cursor, pixels are crisp squares from 200 % up. The compare widget locks two of these
-together through ``view_moved`` and ``follow``.
+A ZoomView (app.ui.zoom_view) like the mask canvas, whose zoom steps, fit, wheel and Space
+handling it shares, and with the canvas's photo items: scene units are image pixels, the
+wheel zooms to the cursor, pixels are crisp squares from 200 % up. The compare widget locks
+two of these together through ``view_moved`` and ``follow``.
 
 Mouse: in a wipe, the left button anywhere moves the divider there and drags it (the whole
 picture is the slider's track, so there is no small target to hit); the middle button, or
@@ -18,20 +18,15 @@ from dataclasses import dataclass
 from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
-    QFocusEvent,
     QImage,
     QKeyEvent,
     QMouseEvent,
     QPainter,
     QPainterPath,
     QResizeEvent,
-    QShowEvent,
-    QTransform,
-    QWheelEvent,
 )
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QWidget
 
-from app.ui.canvas.view import MAX_ZOOM, MIN_ZOOM, WHEEL_STEP, ZOOM_STEPS
 from app.ui.compare.wipe import (
     HANDLE_REACH,
     DimItem,
@@ -40,10 +35,8 @@ from app.ui.compare.wipe import (
     paint_handle,
     strip,
 )
+from app.ui.zoom_view import ZoomView
 
-_SCENE_MARGIN = 100_000.0  # room to scroll the picture anywhere, as on the canvas
-_FIT_MARGIN = 16  # logical pixels around a fitted picture
-_BACKGROUND = QColor(40, 40, 43)
 _LABEL_MARGIN = 10
 
 
@@ -56,17 +49,17 @@ class Picture:
     overlay: list[QImage] | None = None
 
 
-class CompareView(QGraphicsView):
+class CompareView(ZoomView):
     """A pane showing ``primary`` alone, or ``primary`` left of the divider and
     ``secondary`` right of it (the wipe), or ``primary`` dimmed under a heat map."""
 
     view_moved = Signal()
     """The zoom or the scroll position changed (not by a resize)."""
     resized = Signal()
-    zoom_changed = Signal(float)
-    """Device pixels per image pixel (1.0 = 100 %)."""
     divider_dragged = Signal(float)
     """The user moved the divider to this image x."""
+
+    _fit_margin = 16  # logical pixels around a fitted picture (the canvas leaves 24)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -91,25 +84,16 @@ class CompareView(QGraphicsView):
         self._labels: tuple[str, str] = ("", "")
         self._notice = ""
         self._placeholder = "Pick two pictures to compare"
-        self._fit_mode = True
         self._resizing = False
         self._panning_from: QPointF | None = None
         self._dragging_divider = False
-        self._space_held = False
         self._configure()
 
     def _configure(self) -> None:
-        self.setFrameShape(QGraphicsView.Shape.NoFrame)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
+        self._configure_zoom_view()
         # A pane that grows or shrinks (a mode switch shows or hides its twin) keeps the
         # picture's point at its centre where it was.
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
-        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
-        self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontSavePainterState, True)
-        self.setBackgroundBrush(_BACKGROUND)
-        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMinimumSize(QSize(120, 90))
         self.horizontalScrollBar().valueChanged.connect(self._on_scrolled)
         self.verticalScrollBar().valueChanged.connect(self._on_scrolled)
@@ -120,9 +104,6 @@ class CompareView(QGraphicsView):
     @property
     def image_size(self) -> QSize:
         return QSize(self._size)
-
-    def has_image(self) -> bool:
-        return not self._size.isEmpty()
 
     @property
     def wiping(self) -> bool:
@@ -204,59 +185,7 @@ class CompareView(QGraphicsView):
             # which would repaint the whole picture.
             self.viewport().update(strip(old, self.divider_column(), self.viewport().height()))
 
-    # --- zoom and scroll -----------------------------------------------------------------
-
-    @property
-    def zoom(self) -> float:
-        return self.transform().m11() * self._dpr()
-
-    @property
-    def fit_mode(self) -> bool:
-        """Whether the picture is fitted, and refitted when the pane is resized."""
-        return self._fit_mode
-
-    def set_zoom(self, zoom: float, anchor: QPointF | None = None) -> None:
-        """Zoom to ``zoom`` device pixels per image pixel, keeping the image point under
-        ``anchor`` (viewport coordinates; default the centre) where it is."""
-        zoom = min(MAX_ZOOM, max(self._min_zoom(), zoom))
-        if anchor is None:
-            anchor = QPointF(self.viewport().width() / 2, self.viewport().height() / 2)
-        fixed = self.to_image(anchor)
-        scale = zoom / self._dpr()
-        self.setTransform(QTransform.fromScale(scale, scale))
-        self._put(fixed, anchor)
-        self._fit_mode = False
-        self._on_view_scaled()
-
-    def zoom_in(self) -> None:
-        self.set_zoom(next((z for z in ZOOM_STEPS if z > self.zoom * 1.001), MAX_ZOOM))
-
-    def zoom_out(self) -> None:
-        lower = [z for z in ZOOM_STEPS if z < self.zoom / 1.001]
-        self.set_zoom(lower[-1] if lower else self._min_zoom())
-
-    def actual_size(self) -> None:
-        self.set_zoom(1.0)
-
-    def fit(self) -> None:
-        """Show the whole picture, never enlarged past 100 %."""
-        if not self.has_image():
-            self._fit_mode = True
-            return
-        width, height = self._size.width(), self._size.height()
-        room_w = max(1, self.viewport().width() - 2 * _FIT_MARGIN)
-        room_h = max(1, self.viewport().height() - 2 * _FIT_MARGIN)
-        scale = min(room_w / width, room_h / height, 1.0 / self._dpr())
-        self.setTransform(QTransform.fromScale(scale, scale))
-        self.centerOn(QPointF(width / 2, height / 2))
-        self._fit_mode = True
-        self._on_view_scaled()
-
-    def pan_by(self, dx: float, dy: float) -> None:
-        horizontal, vertical = self.horizontalScrollBar(), self.verticalScrollBar()
-        self._fit_mode = False
-        horizontal.setValue(horizontal.value() - round(dx))
-        vertical.setValue(vertical.value() - round(dy))
+    # --- zoom and scroll: ZoomView's, plus the lock between panes ------------------------
 
     def follow(self, leader: CompareView) -> None:
         """Take the leader's zoom and scroll position: every viewport point then shows the
@@ -267,44 +196,21 @@ class CompareView(QGraphicsView):
         self._fit_mode = leader.fit_mode
         self.zoom_changed.emit(self.zoom)
 
-    def to_image(self, viewport_pos: QPointF) -> QPointF:
-        """Viewport (logical pixels, as mouse events) to image coordinates, unrounded."""
-        inverse, _ = self.viewportTransform().inverted()
-        return inverse.map(QPointF(viewport_pos))
-
-    def to_viewport(self, image_pos: QPointF) -> QPointF:
-        return self.viewportTransform().map(QPointF(image_pos))
-
-    def _put(self, image_pos: QPointF, viewport_pos: QPointF) -> None:
-        landed = self.to_viewport(image_pos)
-        horizontal, vertical = self.horizontalScrollBar(), self.verticalScrollBar()
-        horizontal.setValue(horizontal.value() + round(landed.x() - viewport_pos.x()))
-        vertical.setValue(vertical.value() + round(landed.y() - viewport_pos.y()))
-
-    def _dpr(self) -> float:
-        return self.viewport().devicePixelRatioF()
-
-    def _min_zoom(self) -> float:
-        if not self.has_image():
-            return MIN_ZOOM
-        fit = min(
-            self.viewport().width() / self._size.width(),
-            self.viewport().height() / self._size.height(),
-        )
-        return max(MIN_ZOOM, min(fit * self._dpr() / 2, 1 / 32))
+    def _image_size(self) -> QSize:
+        return self._size
 
     def _on_view_scaled(self) -> None:
-        self.zoom_changed.emit(self.zoom)
+        super()._on_view_scaled()
         self.view_moved.emit()
+
+    def _zoom_by_wheel(self, zoom: float, anchor: QPointF) -> None:
+        # An empty pane has no picture to zoom into: the wheel leaves it as it is.
+        if self.has_image():
+            super()._zoom_by_wheel(zoom, anchor)
 
     def _on_scrolled(self, _value: int) -> None:
         if not self._resizing:
             self.view_moved.emit()
-
-    def _update_scene_rect(self) -> None:
-        rect = QRectF(0, 0, self._size.width(), self._size.height())
-        m = _SCENE_MARGIN
-        self.setSceneRect(rect.adjusted(-m, -m, m, m))
 
     # --- pointer -------------------------------------------------------------------------
 
@@ -346,19 +252,6 @@ class CompareView(QGraphicsView):
         x = min(float(self._size.width()), max(0.0, self.to_image(position).x()))
         self.divider_dragged.emit(x)
 
-    def wheelEvent(self, event: QWheelEvent) -> None:
-        control = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
-        scrolling = event.phase() != Qt.ScrollPhase.NoScrollPhase
-        if scrolling and not event.pixelDelta().isNull() and not control:
-            # Two fingers on a touchpad scroll, as on the canvas; the wheel zooms.
-            delta = event.pixelDelta()
-            self.pan_by(delta.x(), delta.y())
-        else:
-            notches = event.angleDelta().y() / 120.0
-            if notches and self.has_image():
-                self.set_zoom(self.zoom * WHEEL_STEP**notches, event.position())
-        event.accept()
-
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
         if self._wiping and key in (Qt.Key.Key_Left, Qt.Key.Key_Right):
@@ -368,27 +261,7 @@ class CompareView(QGraphicsView):
             self._drag_divider(QPointF(column, 0))
             event.accept()
             return
-        if key == Qt.Key.Key_Space:
-            if not event.isAutoRepeat():
-                self._space_held = True
-                self._refresh_cursor()
-            event.accept()
-            return
-        super().keyPressEvent(event)
-
-    def keyReleaseEvent(self, event: QKeyEvent) -> None:
-        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self._space_held = False
-            self._refresh_cursor()
-            event.accept()
-            return
-        super().keyReleaseEvent(event)
-
-    def focusOutEvent(self, event: QFocusEvent) -> None:
-        # A Space released in another window never reaches us.
-        self._space_held = False
-        self._refresh_cursor()
-        super().focusOutEvent(event)
+        super().keyPressEvent(event)  # Space, held to pan
 
     def _refresh_cursor(self) -> None:
         if self._panning_from is not None:
@@ -405,20 +278,10 @@ class CompareView(QGraphicsView):
         # A resize is not the user moving the view: the widget re-locks the panes after it.
         self._resizing = True
         try:
-            super().resizeEvent(event)
-            if self._fit_mode:
-                self.fit()
+            super().resizeEvent(event)  # refits, in fit mode
         finally:
             self._resizing = False
         self.resized.emit()
-
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        if self._fit_mode:
-            self.fit()
-
-    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
-        painter.fillRect(rect, _BACKGROUND)
 
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
         painter.save()
