@@ -50,6 +50,7 @@ class Edit:
     out_size: tuple[int, int]
     input_sizes: tuple[tuple[int, int], ...]
     first_variant: int = 0  # variant index of the first image (see VARIANT_HEADER)
+    png: codec.PngRows | None = None  # PNG output at the input size: the shared encoder
 
     @property
     def size_text(self) -> str:
@@ -101,24 +102,28 @@ def prepare_edit(upload: Upload, schema: Schema, first_variant: int = 0) -> Edit
         requested == "auto" and first.has_alpha and output_format in ("png", "webp")
     )
     max_pixels = schema.files.max_pixels
+    # The mask decodes on another core while this thread decodes the image: at 4K each takes
+    # a large share of the fill's time. Both go through the same header gate first.
+    mask_job = (
+        codec.background(
+            lambda: codec.mask_alpha(named_mask.source, name=named_mask.name, max_pixels=max_pixels)
+        )
+        if named_mask is not None
+        else None
+    )
     pixels = _decode_check(
         lambda: codec.decode_pixels(
             named[0].source, name=named[0].name, max_pixels=max_pixels, alpha=first.has_alpha
         ),
         "image",
-    )
+    )  # an image error is reported first; an abandoned mask decode just ends
+    alpha = None if mask_job is None else _decode_check(mask_job.result, "mask")
     if first.has_alpha and not transparent:
         pixels = codec.flatten(pixels)
     elif transparent and pixels.shape[2] == 3:
         pixels = np.dstack([pixels, np.full(pixels.shape[:2], 255, np.uint8)])
     hole = None
-    if named_mask is not None:
-        alpha = _decode_check(
-            lambda: codec.mask_alpha(
-                named_mask.source, name=named_mask.name, max_pixels=max_pixels
-            ),
-            "mask",
-        )
+    if named_mask is not None and alpha is not None:
         hole = hole_from_alpha(alpha)
         if hole.all():
             raise EngineError(
@@ -133,6 +138,11 @@ def prepare_edit(upload: Upload, schema: Schema, first_variant: int = 0) -> Edit
     out_size = (first.width, first.height) if size == "auto" else parse_size(size)
     assert out_size is not None  # validate_values checked the size
     stream = bool(values.get("stream", False))
+    png = None
+    if output_format == "png" and out_size == (pixels.shape[1], pixels.shape[0]):
+        # Rows without a hole pixel come out of every fill unchanged: their PNG strips are
+        # encoded now, on a spare core, while the fill runs (see codec.PngRows).
+        png = codec.PngRows(pixels, None if hole is None else hole.any(axis=1))
     return Edit(
         prompt=values["prompt"],
         model=model,
@@ -147,6 +157,7 @@ def prepare_edit(upload: Upload, schema: Schema, first_variant: int = 0) -> Edit
         out_size=out_size,
         input_sizes=tuple((info.width, info.height) for info in infos if info is not None),
         first_variant=first_variant,
+        png=png,
     )
 
 
@@ -166,9 +177,12 @@ def _variant_events(edit: Edit, index: int) -> Iterator[ImageEvent]:
     else:
         stages = fill_stages(edit.pixels, edit.hole, chosen.fill, scales)
     for stage, pixels in enumerate(stages):
-        data = codec.encode(
-            codec.resize(pixels, *edit.out_size), edit.output_format, edit.compression
-        )
+        if edit.png is not None:
+            data = edit.png.encode(pixels)
+        else:
+            data = codec.encode(
+                codec.resize(pixels, *edit.out_size), edit.output_format, edit.compression
+            )
         common: dict[str, Any] = {
             "variant": index,
             "output_format": edit.output_format,

@@ -75,3 +75,29 @@ def test_usage_formula():
     assert wire["output_tokens_details"] == {"image_tokens": 1530, "text_tokens": 0}
     later = usage(prompt="x", inputs=[(64, 64)], outputs=[(64, 64)], partials=2, count_input=False)
     assert later.input_tokens == 0 and later.output_tokens == 255 + 200
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (3, 5, 4), (301, 517, 3), (700, 900, 4)])
+def test_strip_png_is_lossless_and_reuses_unchanged_rows(shape: tuple[int, int, int]) -> None:
+    rng = np.random.default_rng(1)
+    base = rng.integers(0, 256, shape, dtype=np.uint8)
+    changing = np.zeros(shape[0], bool)
+    changing[shape[0] // 3 : shape[0] // 2 + 1] = True
+    rows = codec.PngRows(base, changing)
+    changed = base.copy()
+    changed[changing] ^= 0x5A
+    for pixels in (base, changed):  # the strips encoded from base are reused for both
+        assert np.array_equal(np.asarray(decode(rows.encode(pixels))), pixels)
+    with pytest.raises(ValueError):
+        rows.encode(base[:-1] if shape[0] > 1 else np.zeros((2, 1, 3), np.uint8))
+
+
+def test_png_fast_decode_matches_pillow() -> None:
+    for mode in ("RGB", "RGBA"):
+        picture = gradient(67, 45, mode)
+        data = encode(picture, "PNG")
+        fast = codec.decode_pixels(data, name="x", max_pixels=10**6, alpha=mode == "RGBA")
+        assert np.array_equal(fast, np.asarray(picture))
+    mask = gradient(67, 45, "RGBA")
+    alpha = codec.mask_alpha(encode(mask, "PNG"), name="m", max_pixels=10**6)
+    assert np.array_equal(alpha, np.asarray(mask.getchannel("A")))
