@@ -12,10 +12,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import httpx
-from httpx_sse import ServerSentEvent
 
 from app.client.config import ClientConfig
 from app.client.errors import ApiError, ProtocolError, status_line
+from app.client.sse import ServerSentEvent
 from app.core.events import (
     COMPLETED_TYPE,
     PARTIAL_TYPE,
@@ -131,10 +131,10 @@ def event_from_sse(sse: ServerSentEvent, variant: int, request_id: str | None) -
     """Parse one event's data: the image event, None for kinds that carry no image, or
     ApiError for an error event. Decodes base64: off the UI thread when large."""
     try:
-        payload = loads_images_json(sse.data)
-    except json.JSONDecodeError as exc:
+        payload = loads_images_json(sse.data, views=True)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:  # long data stays bytes
         raise GarbledEvent(
-            f"a stream event is not valid JSON ({exc.msg} at character {exc.pos}); the "
+            f"a stream event is not valid JSON ({_json_problem(exc)}); the "
             "server or a proxy garbled the stream."
         ) from None
     if not isinstance(payload, Mapping):
@@ -167,7 +167,7 @@ def images_from_body(body: bytes, response: httpx.Response, variant: int) -> lis
     if content_kind(content_type) == "html" or body.lstrip()[:1] == b"<" or not body.strip():
         raise ProtocolError(f"{head}: {describe_non_json(body, content_type)}.")
     try:
-        payload = loads_images_json(body)
+        payload = loads_images_json(body, views=True)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ProtocolError(
             f"{head}: the answer is not valid JSON ({_json_problem(exc)}); "

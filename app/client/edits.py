@@ -15,7 +15,6 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
-from httpx_sse import ServerSentEvent
 
 from app import __version__
 from app.client.answers import (
@@ -41,7 +40,7 @@ from app.client.errors import (
 )
 from app.client.multipart import MultipartBody, build_body
 from app.client.retry import RetryNotice, RetryPolicy
-from app.client.sse import EventDecoder
+from app.client.sse import EventDecoder, ServerSentEvent
 from app.core.events import (
     PartialImage,
 )

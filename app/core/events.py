@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import json
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -120,57 +122,86 @@ class ErrorInfo:
 
 
 # Decoded in slices: one b64decode call on 25 MB holds the GIL for about 100 ms, which
-# stalls the UI thread even while a worker thread does the decoding.
-_B64_SLICE = 1 << 20  # a multiple of 4, so every slice but the last has no padding
+# stalls the UI thread even while a worker thread does the decoding. A 256 KB slice holds
+# it for about half a millisecond.
+_B64_SLICE = 1 << 18  # a multiple of 4, so every slice but the last has no padding
+# One long decode at a time. It is GIL-bound work, so two at once are no faster; but each
+# extra thread that wants the GIL is one more rival for the UI thread when the GIL is handed
+# over (every 5 ms switch interval the UI thread may lose the draw and wait another 5 ms):
+# with two variants decoding side by side, the 5 ms timer ran up to 30 ms late.
+_B64_ONE_AT_A_TIME = threading.Lock()
 
 
 _B64_KEY = '"b64_json"'
 # A value no server sends: NUL cannot appear unescaped in JSON, nor at all in base64.
 _PLACEHOLDER = "\x00b64:"
 _CUT_ABOVE = 1 << 16
+_SPACE = (" ", "\t", "\r", "\n")
+_SPACE_BYTES = (b" ", b"\t", b"\r", b"\n")
 
 
-def loads_images_json(text: str | bytes) -> Any:
+def loads_images_json(text: str | bytes | bytearray, *, views: bool = False) -> Any:
     """``json.loads`` for answers that carry images, kind to the UI thread.
 
     The JSON scanner holds the GIL for its whole run: about 20 ms for one 25 MB event, which
     stalls the Qt event loop even when the parse runs in a worker thread. So each long
-    ``"b64_json": "..."`` value is cut out with ``str.find`` and slicing (C loops of a few
-    milliseconds) and only the small remainder goes through the scanner. Anything unusual
-    (escapes in the value, a key that is not where expected) falls back to ``json.loads``."""
-    if isinstance(text, bytes):
-        text = text.decode("utf-8")
-    if len(text) < _CUT_ABOVE or _B64_KEY not in text:
-        return json.loads(text)
-    pieces: list[str] = []
-    values: list[str] = []
+    ``"b64_json": "..."`` value is cut out with ``find`` (C loops of a few milliseconds) and
+    only the small remainder goes through the scanner. Anything unusual (escapes in the
+    value, a key that is not where expected) falls back to ``json.loads``.
+
+    Given bytes and ``views``, the long values come back as memoryviews into ``text`` (which
+    must then stay unchanged while they are used): decoding 25 MB to text, or slicing it, is
+    a copy that holds the GIL for 5-15 ms (fresh pages fault in during the copy), and base64
+    is ASCII anyway. The parsers below (_b64) read such a view slice by slice."""
+    if len(text) < _CUT_ABOVE:
+        return _loads_whole(text)
+    if isinstance(text, str):
+        key, colon_, quote, backslash, space, view = _B64_KEY, ":", '"', "\\", _SPACE, None
+    else:
+        key, colon_, quote, backslash = _B64_KEY.encode(), b":", b'"', b"\\"
+        space, view = _SPACE_BYTES, memoryview(text)
+    pieces: list[Any] = []
+    values: list[Any] = []
     position = 0
-    while (key := text.find(_B64_KEY, position)) >= 0:
-        colon = text.find(":", key + len(_B64_KEY))
+    while (found := text.find(key, position)) >= 0:  # type: ignore[arg-type]
+        colon = text.find(colon_, found + len(key))  # type: ignore[arg-type]
         start = colon + 1
-        while start < len(text) and text[start] in " \t\r\n":
+        while start < len(text) and text[start : start + 1] in space:
             start += 1
-        end = text.find('"', start + 1) if text[start : start + 1] == '"' else -1
+        opened = text[start : start + 1] == quote
+        end = text.find(quote, start + 1) if opened else -1  # type: ignore[arg-type]
         if colon < 0 or end < 0 or end - start < _CUT_ABOVE:
             break
-        value = text[start + 1 : end]
-        if "\\" in value:
-            return json.loads(text)
+        if text.find(backslash, start + 1, end) >= 0:  # type: ignore[arg-type]
+            return _loads_whole(text)
         pieces.append(text[position:start])
         pieces.append(f'"\\u0000b64:{len(values)}"')  # JSON's escape of the placeholder
-        values.append(value)
+        if view is None:
+            values.append(text[start + 1 : end])
+        elif views:
+            values.append(view[start + 1 : end])
+        else:
+            values.append(text[start + 1 : end].decode("utf-8"))
         position = end + 1
     if not values:
-        return json.loads(text)
+        return _loads_whole(text)
     pieces.append(text[position:])
-    payload = json.loads("".join(pieces))
+    if view is None:
+        rest = "".join(pieces)
+    else:  # the pieces are cut at ASCII quotes, so each one is whole UTF-8
+        rest = "".join(p if isinstance(p, str) else p.decode("utf-8") for p in pieces)
+    payload = json.loads(rest)
     restored = _restore(payload, values)
     if restored != len(values):
-        return json.loads(text)
+        return _loads_whole(text)
     return payload
 
 
-def _restore(node: Any, values: list[str]) -> int:
+def _loads_whole(text: str | bytes | bytearray) -> Any:
+    return json.loads(text if isinstance(text, str) else text.decode("utf-8"))
+
+
+def _restore(node: Any, values: list[Any]) -> int:
     count = 0
     if isinstance(node, dict):
         for key, value in node.items():
@@ -185,17 +216,26 @@ def _restore(node: Any, values: list[str]) -> int:
 
 
 def _b64(raw: Any, where: str) -> bytes:
-    if not isinstance(raw, str) or not raw:
+    """Base64 text (a str, or the memoryview loads_images_json gives for bytes) to bytes."""
+    if not isinstance(raw, str | memoryview) or not raw:
         raise PayloadError(f"{where} has no b64_json image")
     try:
         if len(raw) <= _B64_SLICE:
             return base64.b64decode(raw, validate=True)
-        if raw.find("=", 0, len(raw) - 2) != -1:
-            raise ValueError("padding before the end")
-        return b"".join(
-            base64.b64decode(raw[start : start + _B64_SLICE], validate=True)
-            for start in range(0, len(raw), _B64_SLICE)
-        )
+        # Slice by slice into a BytesIO: each write is a short copy, and getvalue() hands
+        # over its buffer as the bytes object without copying. Joining the slices instead
+        # is one 19 MB copy into fresh pages, a 10-17 ms hold of the GIL.
+        out = io.BytesIO()
+        last = len(raw) - _B64_SLICE
+        with _B64_ONE_AT_A_TIME:
+            for start in range(0, len(raw), _B64_SLICE):
+                part = raw[start : start + _B64_SLICE]
+                # Strict mode refuses padding followed by more data within a slice; padding
+                # at the end of a slice that is not the last one would glue two images.
+                if start < last and part[-1] in ("=", 61):  # 61 is b"=" in a memoryview
+                    raise ValueError("padding before the end")
+                out.write(binascii.a2b_base64(part, strict_mode=True))
+        return out.getvalue()
     except (binascii.Error, ValueError):
         raise PayloadError(f"{where} carries b64_json that is not valid base64") from None
 

@@ -79,25 +79,26 @@ def decode_for_display(data: bytes, edge: int = THUMBNAIL_EDGE) -> QImage:
     buffer = QBuffer()
     buffer.setData(QByteArray(data))
     buffer.open(QIODevice.OpenModeFlag.ReadOnly)
-    reader = QImageReader(buffer)
-    size = reader.size()
-    if size.isValid() and max(size.width(), size.height()) > edge:
-        reader.setScaledSize(size.scaled(QSize(edge, edge), Qt.AspectRatioMode.KeepAspectRatio))
-    image = reader.read()
-    if image.isNull():
-        raise ValueError(f"the image could not be decoded ({reader.errorString()})")
-    return image
+    return _read_scaled(QImageReader(buffer), edge, "the image")
 
 
 def decode_file_for_display(path: Path, edge: int) -> QImage:
     """As decode_for_display, reading the file directly: no copies of its bytes in memory."""
-    reader = QImageReader(str(path))
+    return _read_scaled(QImageReader(str(path)), edge, path.name)
+
+
+def _decode_saved(path: Path) -> QImage:
+    """A saved result for display; its error says "the image", the caller names the file."""
+    return _read_scaled(QImageReader(str(path)), THUMBNAIL_EDGE, "the image")
+
+
+def _read_scaled(reader: QImageReader, edge: int, label: str) -> QImage:
     size = reader.size()
     if size.isValid() and max(size.width(), size.height()) > edge:
         reader.setScaledSize(size.scaled(QSize(edge, edge), Qt.AspectRatioMode.KeepAspectRatio))
     image = reader.read()
     if image.isNull():
-        raise ValueError(f"{path.name} could not be decoded ({reader.errorString()})")
+        raise ValueError(f"{label} could not be decoded ({reader.errorString()})")
     return image
 
 
@@ -186,7 +187,10 @@ class JobsModel(QObject):
 
     async def _show(self, job: Job, event: ImageEvent, path: Path) -> None:
         try:
-            image = await asyncio.to_thread(decode_for_display, event.data)
+            # From the file just saved, not from event.data: copying 19 MB of PNG into a
+            # QByteArray is one call that holds the GIL for about 12 ms (a UI stall), while
+            # Qt reads a file with the GIL released, and the file is in the page cache.
+            image = await asyncio.to_thread(_decode_saved, path)
         except ValueError as exc:
             self.job_failed.emit(
                 job.id, JobError(f"{path.name}: saved, but {exc}.", "protocol", retryable=False)

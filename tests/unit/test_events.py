@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.core.events import (
+    COMPLETED_TYPE,
     CompletedImage,
     ErrorInfo,
     PartialImage,
@@ -118,3 +120,24 @@ def test_loads_images_json_reports_broken_json_like_json_loads() -> None:
     broken = '{"type": "image_edit.completed", "b64_json": "' + "A" * 100_000
     with pytest.raises(json.JSONDecodeError):
         loads_images_json(broken)
+
+
+def test_long_values_of_bytes_can_come_back_as_views_and_decode_the_same() -> None:
+    """What the client does with a 25 MB event: no copy of the base64 text, as text or
+    as bytes; _b64 reads the view slice by slice."""
+    raw = os.urandom(3 * 1024 * 1024 + 7)
+    b64 = base64.b64encode(raw).decode()
+    text = json.dumps({"type": COMPLETED_TYPE, "b64_json": b64, "note": "ünïcode"}).encode()
+    payload = loads_images_json(bytearray(text), views=True)
+    assert isinstance(payload["b64_json"], memoryview) and payload["note"] == "ünïcode"
+    event = event_from_stream_payload(payload)
+    assert type(event.data) is bytes and event.data == raw
+    assert loads_images_json(text) == json.loads(text)  # without views: plain text values
+
+
+def test_padding_inside_a_long_base64_view_is_refused() -> None:
+    one = base64.b64encode(os.urandom(3 * 1024 * 1024 // 4)).decode()
+    for glued in (base64.b64encode(b"ab").decode() + one, one[:-4] + "YWI=" + one):
+        text = json.dumps({"type": COMPLETED_TYPE, "b64_json": glued}).encode()
+        with pytest.raises(PayloadError, match="not valid base64"):
+            event_from_stream_payload(loads_images_json(text, views=True))

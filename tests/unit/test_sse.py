@@ -106,6 +106,24 @@ def test_a_data_line_of_tens_of_megabytes_is_read_in_linear_time() -> None:
     assert elapsed < 3.0, f"{elapsed:.2f} s for one 30 MB line"
 
 
+def test_a_long_data_line_stays_bytes_without_its_field_name() -> None:
+    """Decoding 25 MB to text is a copy that holds the GIL for milliseconds: the line's
+    own buffer is handed on, only its "data: " dropped."""
+    body = b'{"b64_json": "' + b"A" * 100_000 + b'"}'
+    stream = b"event: image_edit.completed\r\ndata: " + body + b"\r\n\r\n"
+    for cut in (50, 70_000, len(stream) - 3):
+        decoder = EventDecoder()
+        events = decoder.feed(stream[:cut]) + decoder.feed(stream[cut:])
+        assert [e.event for e in events] == ["image_edit.completed"]
+        assert isinstance(events[0].data, bytearray) and events[0].data == body
+
+
+def test_a_long_data_line_among_short_ones_is_joined_as_bytes() -> None:
+    long = b"B" * 100_000
+    events = EventDecoder().feed(b"data: x\ndata:" + long + b"\nid: 7\n\n")
+    assert [(e.data, e.id) for e in events] == [(b"x\n" + long, "7")]
+
+
 def test_many_short_lines_in_one_chunk_are_linear_too() -> None:
     chunk = b"data: x\n\n" * 200_000
     started = time.perf_counter()
