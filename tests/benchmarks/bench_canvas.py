@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -37,12 +36,14 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np
 import PySide6
-from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter
+from PySide6.QtCore import QEvent, QPoint, QRectF, Qt
+from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QApplication
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+
+from harness import PaintCounter, mouse, move_summary  # noqa: E402
 
 from app.core.mask import Brush  # noqa: E402
 from app.models.mask_document import MaskDocument  # noqa: E402
@@ -54,20 +55,6 @@ SIDE = 4096
 VIEWPORT = (1400, 900)
 TARGET_P99_MS = 8.0
 RESULTS = ROOT / "tests" / "benchmarks" / "results"
-
-
-class PaintCounter(QObject):
-    def __init__(self) -> None:
-        super().__init__()
-        self.paints = 0
-        self.area = 0
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Paint:
-            self.paints += 1
-            rect = event.rect()  # type: ignore[attr-defined]
-            self.area += rect.width() * rect.height()
-        return False
 
 
 def photo(side: int) -> QImage:
@@ -84,38 +71,6 @@ def stroke_path(count: int, width: int, height: int) -> list[QPoint]:
     x = 120 + (width - 240) * (0.5 + 0.45 * np.sin(2 * np.pi * 1.5 * t))
     y = 120 + (height - 240) * t + 60 * np.sin(2 * np.pi * 9 * t)
     return [QPoint(round(a), round(b)) for a, b in zip(x, y, strict=True)]
-
-
-def mouse(kind: QEvent.Type, point: QPoint, button: Qt.MouseButton) -> QMouseEvent:
-    held = Qt.MouseButton.NoButton if kind == QEvent.Type.MouseButtonRelease else button
-    return QMouseEvent(
-        kind,
-        QPointF(point),
-        QPointF(point),
-        Qt.MouseButton.NoButton if kind == QEvent.Type.MouseMove else button,
-        held,
-        Qt.KeyboardModifier.NoModifier,
-    )
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
-def summary(name: str, times: list[float], counter: PaintCounter) -> dict[str, float | str]:
-    ms = [t * 1000 for t in times]
-    return {
-        "scenario": name,
-        "moves": len(ms),
-        "p50_ms": percentile(ms, 0.50),
-        "p95_ms": percentile(ms, 0.95),
-        "p99_ms": percentile(ms, 0.99),
-        "max_ms": max(ms),
-        "mean_ms": statistics.fmean(ms),
-        "paints": counter.paints,
-        "mean_painted_px": counter.area / max(1, counter.paints),
-    }
 
 
 def run_stroke(
@@ -143,7 +98,7 @@ def run_stroke(
     viewport.removeEventFilter(counter)
     QApplication.sendEvent(viewport, mouse(QEvent.Type.MouseButtonRelease, points[-1], left))
     app.processEvents()
-    return summary(name, times, counter)
+    return move_summary(name, times, counter)
 
 
 def naive_redraw(canvas: MaskCanvas) -> Callable[[], None]:

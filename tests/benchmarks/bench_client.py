@@ -21,7 +21,6 @@ import base64
 import gc
 import io
 import json
-import multiprocessing
 import os
 import shutil
 import statistics
@@ -31,8 +30,8 @@ import tempfile
 import threading
 import time
 import tracemalloc
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import aclosing, contextmanager
+from collections.abc import Awaitable, Callable
+from contextlib import aclosing
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -41,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
+from harness import server_process  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from app.client import ClientConfig, ImageEditClient  # noqa: E402
@@ -66,25 +66,6 @@ def noisy_png(width: int = 3840, height: int = 2160, seed: int = 0) -> bytes:
 
 
 # --- a server in another process, so it does not share our GIL -------------------------
-
-
-def _serve_forever(scenario: fs.Reply, pipe: Any) -> None:
-    with fs.serve(scenario, keep_bodies=False) as server:
-        pipe.send(server.base_url)
-        pipe.recv()  # any message: stop
-
-
-@contextmanager
-def server_process(scenario: fs.Reply) -> Iterator[str]:
-    context = multiprocessing.get_context("fork")
-    ours, theirs = context.Pipe()
-    process = context.Process(target=_serve_forever, args=(scenario, theirs), daemon=True)
-    process.start()
-    try:
-        yield ours.recv()
-    finally:
-        ours.send("stop")
-        process.join(10)
 
 
 # --- streaming --------------------------------------------------------------------------

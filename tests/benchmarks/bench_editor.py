@@ -45,7 +45,6 @@ import ctypes
 import gc
 import io
 import json
-import multiprocessing
 import os
 import platform
 import shutil
@@ -54,8 +53,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -64,6 +62,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
+from harness import percentile, server_process  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from tests.support import fault_server as fs  # noqa: E402
@@ -98,25 +97,6 @@ def small_png(path: Path) -> Path:
     return path
 
 
-def _serve_forever(scenario: fs.Reply, pipe: Any) -> None:
-    with fs.serve(scenario, keep_bodies=False) as server:
-        pipe.send(server.base_url)
-        pipe.recv()  # any message: stop
-
-
-@contextmanager
-def server_process(scenario: fs.Reply) -> Iterator[str]:
-    context = multiprocessing.get_context("fork")
-    ours, theirs = context.Pipe()
-    process = context.Process(target=_serve_forever, args=(scenario, theirs), daemon=True)
-    process.start()
-    try:
-        yield ours.recv()
-    finally:
-        ours.send("stop")
-        process.join(10)
-
-
 def run_child(
     mode: str, *args: str, extra_env: dict[str, str] | None = None, timeout: float = 600
 ) -> dict[str, Any]:
@@ -144,11 +124,6 @@ def child_env(home: Path | None = None) -> dict[str, str]:
 
 
 # --- statistics -------------------------------------------------------------------------
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def lateness_summary(rounds: list[dict[str, Any]]) -> dict[str, Any]:

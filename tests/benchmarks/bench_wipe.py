@@ -29,7 +29,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -40,12 +39,14 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np
 import PySide6
-from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRect, QRectF, Qt
+from PySide6.QtCore import QEvent, QPoint, QRect, QRectF, Qt
 from PySide6.QtGui import QImage, QMouseEvent, QPainter, QPaintEvent, QPixmap
 from PySide6.QtWidgets import QApplication, QWidget
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+
+from harness import PaintCounter, mouse, move_summary  # noqa: E402
 
 from app.models.qt_workarounds import guard_pyside_refcounts  # noqa: E402
 from app.ui.compare import CompareWidget  # noqa: E402
@@ -54,19 +55,6 @@ SIZE = (3840, 2160)
 WINDOW = (1400, 900)
 TARGET_P99_MS = 16.0
 RESULTS = ROOT / "tests" / "benchmarks" / "results"
-
-
-class PaintCounter(QObject):
-    def __init__(self) -> None:
-        super().__init__()
-        self.paints = 0
-        self.area = 0
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if isinstance(event, QPaintEvent):
-            self.paints += 1
-            self.area += event.rect().width() * event.rect().height()
-        return False
 
 
 def noisy_picture(seed: int) -> QImage:
@@ -83,45 +71,11 @@ def noisy_picture(seed: int) -> QImage:
     return QImage(rgbx.data, width, height, width * 4, QImage.Format.Format_RGBX8888).copy()
 
 
-def mouse(kind: QEvent.Type, point: QPoint) -> QMouseEvent:
-    left = Qt.MouseButton.LeftButton
-    held = Qt.MouseButton.NoButton if kind == QEvent.Type.MouseButtonRelease else left
-    return QMouseEvent(
-        kind,
-        QPointF(point),
-        QPointF(point),
-        Qt.MouseButton.NoButton if kind == QEvent.Type.MouseMove else left,
-        held,
-        Qt.KeyboardModifier.NoModifier,
-    )
-
-
 def drag_path(count: int, left: int, right: int, y: int) -> list[QPoint]:
     """Across the view and back, a couple of pixels per move, as a hand drags."""
     there = np.linspace(left, right, count // 2)
     xs = np.concatenate([there, there[::-1]])
     return [QPoint(round(x), y + (i % 3) - 1) for i, x in enumerate(xs)]
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
-def summary(name: str, zoom: str, times: list[float], counter: PaintCounter) -> dict:
-    ms = [t * 1000 for t in times]
-    return {
-        "scenario": name,
-        "zoom": zoom,
-        "moves": len(ms),
-        "p50_ms": percentile(ms, 0.50),
-        "p95_ms": percentile(ms, 0.95),
-        "p99_ms": percentile(ms, 0.99),
-        "max_ms": max(ms),
-        "mean_ms": statistics.fmean(ms),
-        "paints": counter.paints,
-        "mean_painted_px": counter.area / max(1, counter.paints),
-    }
 
 
 def run_drag(
@@ -219,13 +173,13 @@ def main() -> int:
             ("dirty strip", app.processEvents),
         ):
             times, counter = run_drag(viewport, points, after)
-            rows.append(summary(name, zoom_name, times, counter))
+            rows.append(move_summary(name, times, counter, zoom=zoom_name))
         naive = NaiveWipe(a, b, view.zoom)
         naive.resize(viewport.size())
         naive.show()
         app.processEvents()
         times, counter = run_drag(naive, points[: args.baseline_moves + 1], naive.repaint)
-        rows.append(summary("naive baseline", zoom_name, times, counter))
+        rows.append(move_summary("naive baseline", times, counter, zoom=zoom_name))
         naive.close()
         naive.deleteLater()
         app.processEvents()
