@@ -18,7 +18,8 @@ from app.models.qt_workarounds import guard_pyside_refcounts
 # emit; without this guard a long test session aborts (see app/models/qt_workarounds.py).
 guard_pyside_refcounts()
 
-pytest_plugins = ["tests.support.qtloop", "tests.support.editor"]  # qt_loop, editor
+# Fixtures: qt_loop; editor; photo and mask.
+pytest_plugins = ["tests.support.qtloop", "tests.support.editor", "tests.support.files"]
 
 
 @pytest.fixture(scope="session")

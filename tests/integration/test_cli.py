@@ -25,16 +25,6 @@ PNG = images.png_bytes(32, 24)
 
 
 @pytest.fixture
-def photo(tmp_path: Path) -> Path:
-    return images.write(tmp_path / "photo.png", images.png_bytes(96, 64))
-
-
-@pytest.fixture
-def mask(tmp_path: Path) -> Path:
-    return images.write(tmp_path / "mask.png", images.mask_bytes(96, 64, (30, 20, 60, 44)))
-
-
-@pytest.fixture
 def out(tmp_path: Path) -> Path:
     return tmp_path / "out"
 

@@ -1,11 +1,19 @@
-"""Real input events for widget tests: mouse drags with buttons held, wheel, tablet."""
+"""Real input events for widget tests: mouse drags with buttons held, wheel, tablet; and a
+spy on what a widget repaints."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
-from PySide6.QtGui import QInputDevice, QMouseEvent, QPointingDevice, QTabletEvent, QWheelEvent
+from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRect, Qt
+from PySide6.QtGui import (
+    QInputDevice,
+    QMouseEvent,
+    QPaintEvent,
+    QPointingDevice,
+    QTabletEvent,
+    QWheelEvent,
+)
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -121,3 +129,16 @@ def tablet(
     )
     QApplication.sendEvent(widget, event)
     return event.isAccepted()
+
+
+class PaintSpy(QObject):
+    """An event filter recording the rectangle of every paint event."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rects: list[QRect] = []
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if isinstance(event, QPaintEvent):
+            self.rects.append(event.rect())
+        return False

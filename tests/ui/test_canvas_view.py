@@ -8,14 +8,14 @@ import sys
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRect, Qt
-from PySide6.QtGui import QColor, QImage, QPaintEvent
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QColor, QImage
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from app.ui.canvas import MaskCanvas, ToolKind, ToolOptionsBar
 from tests.support.canvas import make_canvas, qimage, scene_point, viewport_point
-from tests.support.pointer import move, touchpad_scroll, wheel
+from tests.support.pointer import PaintSpy, move, touchpad_scroll, wheel
 
 
 @pytest.fixture
@@ -126,16 +126,6 @@ def test_overlay_colour_and_opacity(qtbot) -> None:
 
 
 def test_a_stroke_repaints_only_small_dirty_rectangles(canvas: MaskCanvas) -> None:
-    class PaintSpy(QObject):
-        def __init__(self) -> None:
-            super().__init__()
-            self.rects: list[QRect] = []
-
-        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-            if isinstance(event, QPaintEvent):
-                self.rects.append(event.rect())
-            return False
-
     spy = PaintSpy()
     canvas.viewport().installEventFilter(spy)
     canvas.brush.set_size(10)

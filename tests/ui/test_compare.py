@@ -7,8 +7,8 @@ import math
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRect, Qt
-from PySide6.QtGui import QImage, QPaintEvent
+from PySide6.QtCore import QPoint, QPointF, QRect, Qt
+from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -16,7 +16,7 @@ from app.core.composite import difference_heat, heat_to_rgba
 from app.models.qt_workarounds import guard_pyside_refcounts
 from app.ui.compare import CompareView, CompareWidget
 from app.ui.compare.wipe import HANDLE_REACH
-from tests.support.pointer import drag, move, wheel
+from tests.support.pointer import PaintSpy, drag, move, wheel
 
 guard_pyside_refcounts()
 
@@ -241,16 +241,6 @@ def test_the_wipe_follows_the_mouse(wipe: CompareWidget, zoom) -> None:
 
 
 def test_dragging_the_wipe_repaints_strips_not_the_view(wipe: CompareWidget) -> None:
-    class PaintSpy(QObject):
-        def __init__(self) -> None:
-            super().__init__()
-            self.rects: list[QRect] = []
-
-        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-            if isinstance(event, QPaintEvent):
-                self.rects.append(event.rect())
-            return False
-
     viewport = wipe.left_view.viewport()
     spy = PaintSpy()
     x, y = wipe.left_view.divider_column(), 200

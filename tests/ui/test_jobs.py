@@ -47,16 +47,6 @@ def make_jobs(schema, tmp_path: Path, base_url: str, **config) -> JobsModel:
     )
 
 
-@pytest.fixture
-def photo(tmp_path: Path) -> Path:
-    return images.write(tmp_path / "photo.png", images.png_bytes(96, 64))
-
-
-@pytest.fixture
-def mask(tmp_path: Path) -> Path:
-    return images.write(tmp_path / "mask.png", images.mask_bytes(96, 64, (30, 20, 60, 44)))
-
-
 def test_streamed_variants_arrive_saved_and_decoded(qt_loop, schema, tmp_path, photo, mask):
     values = {"prompt": "remove", "model": "local-inpaint", "n": 2, "stream": True,
               "partial_images": 2}  # fmt: skip

@@ -1,0 +1,23 @@
+"""Input files most request tests share: a small photo and an API mask with a hole in it.
+A test module may define its own ``photo`` when it needs another one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support import images
+
+PHOTO_SIZE = (96, 64)
+HOLE = (30, 20, 60, 44)  # x0, y0, x1, y1
+
+
+@pytest.fixture
+def photo(tmp_path: Path) -> Path:
+    return images.write(tmp_path / "photo.png", images.png_bytes(*PHOTO_SIZE))
+
+
+@pytest.fixture
+def mask(tmp_path: Path) -> Path:
+    return images.write(tmp_path / "mask.png", images.mask_bytes(*PHOTO_SIZE, HOLE))
