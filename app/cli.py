@@ -240,11 +240,22 @@ async def _stream_to_disk(
         except InputError as exc:  # a file changed or vanished after it was checked
             report.failure("input", exc, writer)
             return EXIT_INVALID
+        except OSError as exc:  # the disk filled up, or the folder went away
+            problem = SaveError(
+                f"{writer.folder}: an image could not be saved "
+                f"({exc.strerror or exc}); free some disk space or choose another --out."
+            )
+            report.failure("disk", problem, writer)
+            return EXIT_INVALID
         except ClientError as exc:
             report.failure("protocol", exc, writer)
             return EXIT_API
     report.done(writer)
     return EXIT_OK
+
+
+class SaveError(Exception):
+    """An image arrived but could not be written to --out."""
 
 
 @dataclass

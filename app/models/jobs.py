@@ -52,6 +52,13 @@ class JobError:
             return cls(str(exc), "network")
         if isinstance(exc, ClientError):
             return cls(str(exc), "protocol")
+        if isinstance(exc, OSError):
+            where = f" in {exc.filename}" if exc.filename else ""
+            return cls(
+                f"A result could not be saved{where} ({exc.strerror or exc}); free some disk "
+                "space or check that the results folder can be written, then retry.",
+                "disk",
+            )
         return cls(f"Unexpected error: {type(exc).__name__}: {exc}", "internal")
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -287,3 +289,24 @@ def test_serve_exits_when_its_parent_goes_away() -> None:
         assert proc.wait(timeout=20) == 0
     finally:
         proc.kill()
+
+
+def test_an_out_folder_that_goes_away_is_reported_not_a_traceback(capsys, photo, out) -> None:
+    stream = fs.sse([fs.partial(PNG, 0), fs.completed(PNG)], pause=1.0)
+    with fs.serve(stream) as server:
+
+        def remove_after_first_image() -> None:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not list(out.glob("*.png")):
+                time.sleep(0.01)
+            shutil.rmtree(out)
+
+        remover = threading.Thread(target=remove_after_first_image)
+        remover.start()
+        code, events, _ = run(capsys, "--base-url", server.base_url, "--image", str(photo),
+                              "--prompt", "x", "--stream", "--partial-images", "1",
+                              "--out", str(out))  # fmt: skip
+        remover.join()
+    assert code == 2
+    assert events[-1]["kind"] == "disk"
+    assert str(out) in events[-1]["message"] and "--out" in events[-1]["message"]

@@ -11,7 +11,7 @@ from PySide6.QtGui import QImage
 from app.client import ClientConfig
 from app.core.providers import Provider
 from app.core.request import EditRequest
-from app.models.jobs import JobsModel, _LatestOnly, decode_for_display
+from app.models.jobs import JobError, JobsModel, _LatestOnly, decode_for_display
 from tests.support import fault_server as fs
 from tests.support import images
 from tests.support.engine import running_engine
@@ -146,3 +146,10 @@ def test_decode_for_display_bounds_the_size_and_refuses_garbage() -> None:
     assert (image.width(), image.height()) == (300, 150)
     with pytest.raises(ValueError, match="could not be decoded"):
         decode_for_display(b"not an image")
+
+
+def test_a_result_that_cannot_be_saved_says_what_to_do() -> None:
+    error = JobError.from_exception(OSError(28, "No space left on device", "/r/001-v0.png"))
+    assert error.kind == "disk" and error.retryable
+    assert "/r/001-v0.png" in error.message and "No space left" in error.message
+    assert "free some disk space" in error.message
