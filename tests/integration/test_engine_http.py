@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -254,7 +256,10 @@ def test_keep_alive_comments_while_working():
 
 
 def test_variant_table_is_documented_in_order():
-    assert [v.name for v in VARIANTS][:4] == ["navier-stokes", "telea", "pyramid-telea", "membrane"]
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("**Variants (`n`") :].split("\n\n")[1]
+    rows = re.findall(r"^\| (\d+) \| ([a-z0-9-]+) \|", table, re.MULTILINE)
+    assert [(int(i), name) for i, name in rows] == list(enumerate(v.name for v in VARIANTS))
 
 
 def test_split_streams_ask_for_their_variant_by_header(client, scene):
