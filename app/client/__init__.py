@@ -6,7 +6,7 @@ async with ImageEditClient(ClientConfig(base_url=..., api_key=...)) as client:
 """
 
 from app.client.config import ClientConfig
-from app.client.edits import ImageEditClient
+from app.client.edits import ImageEditClient, prepare
 from app.client.errors import ApiError, ClientError, InputError, NetworkError, ProtocolError
 from app.client.retry import RetryNotice
 
@@ -19,4 +19,5 @@ __all__ = [
     "NetworkError",
     "ProtocolError",
     "RetryNotice",
+    "prepare",
 ]

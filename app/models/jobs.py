@@ -21,7 +21,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QImageReader
 
-from app.client import ApiError, ClientConfig, ClientError, ImageEditClient, NetworkError
+from app.client import ApiError, ClientConfig, ClientError, ImageEditClient, NetworkError, prepare
 from app.core.events import CompletedImage, ImageEvent, PartialImage, Usage
 from app.core.imageio import EXTENSIONS, sniff_format, write_atomic
 from app.core.providers import Provider
@@ -170,6 +170,7 @@ class JobsModel(QObject):
             await asyncio.to_thread(job.folder.mkdir, parents=True, exist_ok=True)
             await asyncio.to_thread(self._write_job_card, job)
             config = self._config_for(job.provider)
+            await prepare()  # the client's TLS set-up, in a worker thread (once)
             async with ImageEditClient(config, self._schema) as client:
                 events = client.variants(job.request, split_streams=job.split_streams)
                 async for event in events:

@@ -17,8 +17,11 @@ their own, so they do not share the editor's GIL or its memory.
    the same window whose JobsModel decodes on the UI thread in the slot; diagnostics with
    nothing decoded for display (what the client and the saving cost alone) and with the
    events 0.5 s apart instead of back to back; and the timer with no stream at all (the
-   noise floor). Modes rotate from round to round. Beside it, how long each worker step
-   holds the GIL on its own (one 25 MB event). Target: worst lateness under 25 ms.
+   noise floor). Modes rotate from round to round. Each row also gives the median time of
+   a job (the price of fewer workers). Beside it, how long each worker step holds the GIL
+   on its own (one 25 MB event), and the garbage collector's pauses in the editor's runs.
+   The window is set up as ``gui._main`` does it: configure_workers() before the window,
+   freeze_startup_objects() after it. Target: worst lateness under 25 ms.
 2. Launch. From the parent's spawn of ``python`` to the end of the main window's first
    painted frame (a Paint event on the window, then a zero-time timer so the whole frame
    is painted), through the real entry point ``app.cli.main([])`` (what ``python -m app``
@@ -239,6 +242,28 @@ def lateness_probe() -> Any:
     return LatenessProbe()
 
 
+class GcPauses:
+    """The garbage collector's own pauses (gc.callbacks), per generation, while armed."""
+
+    def __init__(self) -> None:
+        self.pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self.armed = False
+        self._started = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        elif self.armed:
+            self.pauses[info["generation"]].append((time.perf_counter() - self._started) * 1000)
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        return {
+            f"generation {g}": {"count": len(p), "longest_ms": max(p, default=0.0)}
+            for g, p in self.pauses.items()
+        }
+
+
 async def settle(seconds: float) -> None:
     gc.collect()
     await asyncio.sleep(seconds)
@@ -248,6 +273,7 @@ async def open_editor(base_url: str) -> Any:
     from app import gui
 
     gui.JobsModel = bench_jobs_model()  # the composition root builds this class
+    gui.configure_workers(asyncio.get_running_loop())  # as gui._main does
     editor = gui.build_editor(start_engine=False)
     window, session = editor.window, editor.session
     window.canvas.confirm_discard = lambda _text: True
@@ -255,6 +281,8 @@ async def open_editor(base_url: str) -> Any:
     window.show()
     session.keys.set("bench", "sk-bench")
     use_server(editor, base_url)
+    await asyncio.sleep(gui.FREEZE_AFTER_S)
+    gui.freeze_startup_objects()  # as gui._main does after the window is shown
     return editor
 
 
@@ -399,6 +427,7 @@ async def stall_main(
         await asyncio.sleep(0.05)
     await settle(1.0)
     probe = lateness_probe()
+    collector = GcPauses()
     # One unmeasured job first: imports, thread pool, connection set-up.
     await run_job(editor, session.generate)
     await settle(0.5)
@@ -411,9 +440,11 @@ async def stall_main(
             use_server(editor, paced_url if mode == "paced" else base_url)
             await settle(0.3)
             probe.start()
+            collector.armed = mode == "worker"
             record = await run_job(editor, session.generate)
             await asyncio.sleep(0.05)
             record["lateness_ms"] = probe.stop()
+            collector.armed = False
             results[mode].append(record)
         await settle(0.3)
         idle_for = statistics.median(r["seconds"] for r in results["worker"])
@@ -426,7 +457,7 @@ async def stall_main(
     session.jobs.mode = "worker"
     await editor.shutdown()
     editor.window.close()
-    return {"modes": results, "gil_holds": holds}
+    return {"modes": results, "gil_holds": holds, "gc_pauses": collector.summary()}
 
 
 async def memory_main(base_url: str, inputs: list[Path], upload: Path) -> dict[str, Any]:
@@ -679,6 +710,7 @@ def bench_stall(rounds: int, folder: Path) -> dict[str, Any]:
         "ours_over_idle_worst": worker["worst_ms"] / max(rows["idle"]["worst_ms"], 1e-3),
         "target_worst_ms": TARGET_WORST_MS,
         "gil_holds": child["gil_holds"],
+        "gc_pauses_in_editor_runs": child["gc_pauses"],
         "raw_lateness_ms": {m: [r["lateness_ms"] for r in rs] for m, rs in raw.items()},
     }
 
@@ -773,7 +805,7 @@ def report(stall: dict[str, Any], launch: dict[str, Any], memory: dict[str, Any]
         f"{TIMER_MS} ms timer lateness",
         table(
             [
-                ("", "rounds", "fires", "worst", "p99", "p50", "worst per round", ">25 ms"),
+                ("", "rounds", "fires", "worst", "p99", "p50", "worst per round", ">25 ms", "job"),
                 *(
                     (
                         names[mode],
@@ -784,6 +816,7 @@ def report(stall: dict[str, Any], launch: dict[str, Any], memory: dict[str, Any]
                         ms(row["p50_ms"]),
                         " ".join(f"{w:.0f}" for w in row["worst_per_round_ms"]),
                         str(row["fires_over_25_ms"]),
+                        f"{statistics.median(row['seconds']):.2f} s",
                     )
                     for mode, row in modes.items()
                 ),
@@ -793,6 +826,12 @@ def report(stall: dict[str, Any], launch: dict[str, Any], memory: dict[str, Any]
         f"p99 x{stall['baseline_over_ours_p99']:.1f}; editor / noise floor worst "
         f"x{stall['ours_over_idle_worst']:.1f}; target worst < {TARGET_WORST_MS:.0f} ms: "
         f"{met(modes['worker']['worst_ms'] < TARGET_WORST_MS)}",
+        "diagnostic: the garbage collector's pauses in the editor's runs (after "
+        "gui.freeze_startup_objects): "
+        + "; ".join(
+            f"{gen}: {p['count']} collections, longest {p['longest_ms']:.1f} ms"
+            for gen, p in stall["gc_pauses_in_editor_runs"].items()
+        ),
         "diagnostic: the longest GIL hold of each worker step, one 25 MB event, machine idle",
         table(
             [

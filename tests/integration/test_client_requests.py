@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
+import httpx
+
+from app.client import ClientConfig, ImageEditClient, edits, prepare
 from app.core.request import EditRequest
 from tests.support import fault_server as fs
 from tests.support.clients import API_KEY, PNG, edit_request, harness, image_file
@@ -93,3 +97,28 @@ async def test_bearer_header_only_with_a_key_and_a_known_length(tmp_path: Path) 
     assert with_key.headers["content-type"].startswith("multipart/form-data; boundary=")
     assert int(with_key.headers["content-length"]) == with_key.body_size
     assert "transfer-encoding" not in with_key.headers
+
+
+async def test_clients_share_one_tls_context_built_off_the_calling_thread(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """Building a TLS context parses the CA bundle (some 25 ms): the editor makes a client
+    per job on the UI thread, so the context is made once, by prepare(), in a worker."""
+    built: list[str] = []
+    real = httpx.create_ssl_context
+
+    def counting(*args, **kwargs):
+        built.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(httpx, "create_ssl_context", counting)
+    edits.tls_context.cache_clear()
+    try:
+        await prepare()
+        config = ClientConfig(base_url="https://example.invalid", api_key=API_KEY)
+        for _ in range(3):
+            async with ImageEditClient(config):
+                pass
+        assert len(built) == 1 and built[0] != threading.main_thread().name
+    finally:
+        edits.tls_context.cache_clear()

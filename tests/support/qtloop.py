@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import pytest
 import qasync
 from PySide6.QtCore import SignalInstance
+
+from app.models.workers import worker_executor
 
 T = TypeVar("T")
 
@@ -46,9 +47,11 @@ def _session_qt_loop(qapp) -> Iterator[asyncio.AbstractEventLoop]:
     # after the loop was garbage-collected crashes the process in QTimerInfoList. The
     # editor has the same shape: one loop that lives until the process ends.
     loop = qasync.QEventLoop(qapp, already_running=False)
-    # Plain threads for asyncio.to_thread: qasync's QThread pool aborts the process if
-    # its threads are still alive when the interpreter exits.
-    executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="qt-loop")
+    # The editor's own pool for asyncio.to_thread (app.gui.configure_workers), so that
+    # the tests run with as few workers as the editor has (one on two cores). Plain
+    # threads: qasync's QThread pool aborts the process if its threads are still alive
+    # when the interpreter exits.
+    executor = worker_executor()
     loop.set_default_executor(executor)
     yield loop
     executor.shutdown(wait=True, cancel_futures=True)
