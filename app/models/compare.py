@@ -18,6 +18,7 @@ from app.core import composite
 from app.core.imageio import decode_image, write_atomic
 from app.core.mask import read_mask
 from app.models.jobs import Job
+from app.models.levels import Leveled
 from app.models.results import format_for
 
 MAX_PIXELS = 33_177_600
@@ -115,10 +116,11 @@ def to_qimage(pixels: np.ndarray) -> QImage:
 
 class CompareModel(QObject):
     """``measured(job, variant, Measure)`` when a final result's drift is known;
-    ``pair_ready(a, b, a_label, b_label, overlay)`` when a compare pair is decoded."""
+    ``pair_ready(a, b, a_label, b_label, overlay)`` when a compare pair is decoded: A, B
+    and the overlay (or None) as ``Leveled`` pictures, zoom levels built in the worker."""
 
     measured = Signal(int, int, object)
-    pair_ready = Signal(QImage, QImage, str, str, object)
+    pair_ready = Signal(object, object, str, str, object)
     failed = Signal(str)
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -159,7 +161,7 @@ class CompareModel(QObject):
         """Decode A and B at the original's size (results are scaled to it), with B's drift
         heat map as an overlay when asked."""
 
-        def work() -> tuple[QImage, QImage, QImage | None]:
+        def work() -> tuple[Leveled, Leveled, Leveled | None]:
             original_path = job.request.images[0]
             alpha = has_alpha(original_path)
             original = read_rgb(original_path, alpha=alpha)
@@ -175,8 +177,8 @@ class CompareModel(QObject):
             coverage = job_coverage(job, width, height) if drift_overlay else None
             if coverage is not None and b.variant is not None:
                 heat = composite.drift_map(original, b_px, coverage).heat
-                overlay = to_qimage(composite.heat_to_rgba(heat))
-            return to_qimage(a_px), to_qimage(b_px), overlay
+                overlay = Leveled.of(to_qimage(composite.heat_to_rgba(heat)))
+            return Leveled.of(to_qimage(a_px)), Leveled.of(to_qimage(b_px)), overlay
 
         try:
             a_img, b_img, overlay = await asyncio.to_thread(work)

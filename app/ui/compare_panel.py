@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.models.compare import Source
+from app.models.levels import Leveled
 from app.ui.compare import CompareWidget
 
 
@@ -68,7 +69,12 @@ class ComparePanel(QWidget):
         self._emit_selection()
 
     def show_pair(
-        self, a: QImage, b: QImage, a_label: str, b_label: str, overlay: QImage | None
+        self,
+        a: QImage | Leveled,
+        b: QImage | Leveled,
+        a_label: str,
+        b_label: str,
+        overlay: QImage | Leveled | None,
     ) -> None:
         self.view.set_images(a, b, a_label, b_label)
         self.view.set_overlay(overlay if self.drift.isChecked() else None)

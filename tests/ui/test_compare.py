@@ -439,3 +439,27 @@ def test_no_widget_is_left_behind(qtbot) -> None:
     widget.set_overlay(None)
     widget.flip()  # nothing to flip: no error, no signal
     assert isinstance(widget.left_view.viewport(), QWidget)
+
+
+def test_pictures_that_bring_their_levels_are_shown_without_building_any(
+    qtbot, monkeypatch
+) -> None:
+    """The editor's compare pictures come from a worker with their zoom levels built
+    (a 4K picture's take 50-80 ms): the widget shows those and builds nothing itself."""
+    from app.models.levels import Leveled
+    from app.ui.compare import widget as widget_module
+
+    a, b = Leveled.of(solid(RED, 1200, 700)), Leveled.of(solid(BLUE, 1200, 700))
+    heat = Leveled.of(solid((0, 200, 0, 128), 1200, 700))
+
+    def refuse(_image: QImage) -> list[QImage]:
+        raise AssertionError("levels built on the UI thread")
+
+    monkeypatch.setattr(widget_module, "build_levels", refuse)
+    shown = make_compare(qtbot, a, b, "side")
+    shown.set_overlay(heat)
+    assert shown.images == (a.image, b.image)
+    assert shown.has_overlay()
+    right = screen(shown.right_view)[image_box(shown.right_view).center().y()]
+    middle = right[right.shape[0] // 2]
+    assert near(middle, tuple(np.rint(over(np.array([0, 200, 0, 128]), np.array(BLUE)))), 4)

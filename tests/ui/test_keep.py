@@ -127,7 +127,9 @@ def test_compare_page_shows_original_and_variant(qt_loop, editor) -> None:
     a, b, a_label, b_label, _overlay = qt_loop.run(open_compare())
     assert window.stack.currentWidget() is window.compare_panel
     assert (a_label, b_label) == ("Original", f"#{job_id} variant 1")
-    assert (a.width(), a.height()) == (b.width(), b.height()) == (600, 400)
+    assert (a.image.width(), a.image.height()) == (b.image.width(), b.image.height()) == (600, 400)
+    # The zoom levels came built from the worker: 600 px, then 300 px.
+    assert [level.width() for level in b.levels] == [600, 300]
 
     async def with_drift():
         ready = next_signal(window.compare.pair_ready)
@@ -135,7 +137,7 @@ def test_compare_page_shows_original_and_variant(qt_loop, editor) -> None:
         return await ready
 
     *_, overlay = qt_loop.run(with_drift())
-    assert overlay is not None and overlay.pixelColor(40, 40).alpha() > 0
-    assert overlay.pixelColor(500, 350).alpha() == 0
+    assert overlay is not None and overlay.image.pixelColor(40, 40).alpha() > 0
+    assert overlay.image.pixelColor(500, 350).alpha() == 0
     QTest.keyClick(window, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
     assert window.stack.currentWidget() is window.canvas

@@ -31,29 +31,6 @@ def _source_area(option: QStyleOptionGraphicsItem, width: int, height: int) -> Q
     return QRectF(left, top, max(0, right - left), max(0, bottom - top))
 
 
-def build_levels(image: QImage) -> list[QImage]:
-    """The image in QPainter's fastest format, then halved until it fits 512 px: zoomed out,
-    the canvas draws the level nearest the screen's resolution, which is both faster and
-    free of the aliasing of a bilinear shrink by more than two. Safe in a worker thread."""
-    base = image.convertToFormat(
-        QImage.Format.Format_ARGB32_Premultiplied
-        if image.hasAlphaChannel()
-        else QImage.Format.Format_RGB32
-    )
-    levels = [base]
-    while max(levels[-1].width(), levels[-1].height()) > 512:
-        last = levels[-1]
-        levels.append(
-            last.scaled(
-                max(1, last.width() // 2),
-                max(1, last.height() // 2),
-                Qt.AspectRatioMode.IgnoreAspectRatio,
-                Qt.TransformationMode.SmoothTransformation,
-            )
-        )
-    return levels
-
-
 class PhotoItem(QGraphicsItem):
     """The picture being masked, at scene (0, 0), one scene unit per image pixel. Under a
     picture with transparency a checkerboard is drawn, unless ``checker`` is False (an

@@ -20,7 +20,7 @@ from PySide6.QtGui import QImage
 from app.core import mask as core
 from app.core.imageio import ImageFileError, decode_image
 from app.core.schema import load_schema
-from app.ui.canvas.layers import build_levels
+from app.models.levels import build_levels
 
 
 @dataclass(frozen=True)

@@ -37,11 +37,12 @@ from PySide6.QtWidgets import QGraphicsScene, QMessageBox, QWidget
 
 from app.core.mask import MaskSource
 from app.models.brush_settings import BrushSettings
+from app.models.levels import build_levels
 from app.models.mask_document import MaskDocument
 from app.ui.canvas.actions import CanvasActions
 from app.ui.canvas.brush_tool import BrushTool, EraserTool
 from app.ui.canvas.cursor import BrushCursorItem
-from app.ui.canvas.layers import MaskItem, PhotoItem, build_levels
+from app.ui.canvas.layers import MaskItem, PhotoItem
 from app.ui.canvas.loader import FileLoader, LoadedImage, LoadedMask
 from app.ui.canvas.preview import ShapePreviewItem
 from app.ui.canvas.shape_tools import EllipseTool, LassoTool, PolygonTool, RectangleTool

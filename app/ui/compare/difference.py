@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtGui import QImage
 
 from app.core.composite import difference_heat, heat_to_rgba
-from app.ui.canvas.layers import build_levels
+from app.models.levels import build_levels
 
 PairKey = tuple[int, int]
 
