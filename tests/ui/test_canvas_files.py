@@ -156,10 +156,10 @@ def test_a_broken_dropped_file_is_reported(canvas: MaskCanvas, qtbot, tmp_path) 
 
 def test_pasting_an_image(canvas: MaskCanvas, qtbot) -> None:
     QGuiApplication.clipboard().setImage(gradient_image(90, 70))
-    opened = []
-    canvas.image_opened.connect(opened.append)
-    qtbot.keyClick(canvas, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
-    assert opened == ["pasted image"]
+    with qtbot.waitSignal(canvas.image_opened, timeout=5000) as opened:
+        qtbot.keyClick(canvas, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+        assert canvas.image().width() == 320  # shown when its levels are built, off-thread
+    assert opened.args == ["pasted image"]
     assert (canvas.image().width(), canvas.image().height()) == (90, 70)
     assert canvas.document.mask.shape == (70, 90)
 

@@ -1,4 +1,5 @@
-"""Decoding of dropped, pasted or opened files off the UI thread.
+"""Decoding of dropped, pasted or opened files off the UI thread, and the zoom levels of
+every picture shown.
 
 A 4096x4096 PNG takes a few hundred milliseconds to decode and convert; on the UI thread
 that would freeze painting. Jobs run on the loader's own QThreadPool and report through a
@@ -108,6 +109,10 @@ class FileLoader(QObject):
 
     def load_image_bytes(self, data: bytes, name: str) -> None:
         self._start("image", name, lambda: decode_levels(data, name, self._max_pixels))
+
+    def load_qimage(self, image: QImage, name: str) -> None:
+        """An image already decoded (the clipboard's): only its zoom levels are built."""
+        self._start("image", name, lambda: LoadedImage(name, build_levels(image)))
 
     def load_mask(
         self,

@@ -193,7 +193,7 @@ class MaskCanvas(ZoomView):
                 "Paste the clipboard's image? The painted mask will be lost."
             ):
                 return False
-            self.set_image(image, "pasted image")
+            self._loader.load_qimage(image, "pasted image")  # levels: 30-70 ms at 4K
             return True
         if mime is not None and mime.hasUrls():
             local = [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
