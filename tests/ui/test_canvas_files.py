@@ -164,6 +164,18 @@ def test_pasting_an_image(canvas: MaskCanvas, qtbot) -> None:
     assert canvas.document.mask.shape == (70, 90)
 
 
+def test_dropping_image_data(canvas: MaskCanvas, qtbot) -> None:
+    """A picture dragged from another program (image data, no file) opens like a file."""
+    mime = QMimeData()
+    mime.setImageData(gradient_image(90, 70))
+    with qtbot.waitSignal(canvas.image_opened, timeout=5000) as opened:
+        drop(canvas, mime)
+        assert canvas.image().width() == 320  # its levels are built off the UI thread
+    assert opened.args == ["dropped image"]
+    assert (canvas.image().width(), canvas.image().height()) == (90, 70)
+    assert canvas.document.mask.shape == (70, 90)
+
+
 def test_decoding_runs_off_the_ui_thread(canvas: MaskCanvas, qtbot, tmp_path) -> None:
     big = tmp_path / "big.png"
     qimage(np.random.default_rng(0).integers(0, 255, (1500, 2000, 3), np.uint8)).save(str(big))

@@ -532,7 +532,7 @@ class MaskCanvas(ZoomView):
             if not image.isNull() and self._may_discard(
                 "Open the dropped image? The painted mask will be lost."
             ):
-                self.set_image(image, "dropped image")
+                self._loader.load_qimage(image, "dropped image")
         else:
             event.ignore()
 
