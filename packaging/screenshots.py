@@ -16,20 +16,21 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("RETOUCH_HOME", tempfile.mkdtemp(prefix="retouch-shots-"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support.pointer
 
 from app.models.qt_workarounds import guard_pyside_refcounts
 
 guard_pyside_refcounts()
 
 import qasync  # noqa: E402
-from PySide6.QtCore import QEvent, QPointF, Qt, QTimer  # noqa: E402
-from PySide6.QtGui import QMouseEvent  # noqa: E402
+from PySide6.QtCore import QPointF, Qt, QTimer  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.gui import Editor, build_editor  # noqa: E402
 from app.ui.settings_dialog import SettingsDialog  # noqa: E402
 from app.ui.theme import apply_dark_theme  # noqa: E402
+from tests.support.pointer import drag  # noqa: E402
 
 OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent / "screenshots"
 
@@ -46,22 +47,7 @@ async def until(predicate, timeout: float = 30.0, step: float = 0.05) -> None:
 def stroke(editor: Editor, points: list[tuple[float, float]]) -> None:
     """A real brush stroke: mouse events on the canvas's viewport, in image coordinates."""
     canvas = editor.window.canvas
-    viewport = canvas.viewport()
-    where = [canvas.to_viewport(QPointF(x, y)).toPoint() for x, y in points]
-    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, where[0])
-    for point in where[1:]:
-        event = QMouseEvent(
-            QEvent.Type.MouseMove,
-            QPointF(point),
-            QPointF(viewport.mapToGlobal(point)),
-            Qt.MouseButton.NoButton,
-            Qt.MouseButton.LeftButton,
-            Qt.KeyboardModifier.NoModifier,
-        )
-        QApplication.sendEvent(viewport, event)
-    QTest.mouseRelease(
-        viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, where[-1]
-    )
+    drag(canvas.viewport(), [canvas.to_viewport(QPointF(x, y)).toPoint() for x, y in points])
 
 
 def save(editor: Editor, name: str) -> Path:

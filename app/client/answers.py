@@ -140,15 +140,7 @@ def event_from_sse(sse: ServerSentEvent, variant: int, request_id: str | None) -
     if not isinstance(payload, Mapping):
         raise ProtocolError("a stream event is not a JSON object; the server is not compatible.")
     if sse.event == "error" or is_error_payload(payload):
-        info = ErrorInfo.from_json(payload) or ErrorInfo("the server reported an error")
-        raise ApiError(
-            info.message,
-            type=info.type,
-            code=info.code,
-            param=info.param,
-            request_id=request_id,
-            note="the edit stopped",
-        )
+        raise _api_error(payload, request_id, note="the edit stopped")
     if payload.get("type") not in (PARTIAL_TYPE, COMPLETED_TYPE):
         return None  # keep-alives and event kinds added later carry no image
     try:
@@ -175,15 +167,7 @@ def images_from_body(body: bytes, response: httpx.Response, variant: int) -> lis
         ) from None
     request_id = response.headers.get("x-request-id")
     if isinstance(payload, Mapping) and "data" not in payload and is_error_payload(payload):
-        info = ErrorInfo.from_json(payload) or ErrorInfo("the server reported an error")
-        raise ApiError(
-            info.message,
-            status=response.status_code,
-            type=info.type,
-            code=info.code,
-            param=info.param,
-            request_id=request_id,
-        )
+        raise _api_error(payload, request_id, status=response.status_code)
     try:
         images = images_from_response(payload, first_variant=variant, request_id=request_id)
     except PayloadError as exc:
@@ -191,6 +175,19 @@ def images_from_body(body: bytes, response: httpx.Response, variant: int) -> lis
     if not images:
         raise ProtocolError(f"{head}: the answer holds no image.")
     return images
+
+
+def _api_error(payload: Mapping[str, Any], request_id: str | None, **extra: Any) -> ApiError:
+    """The ApiError an error object in a 2xx answer or a stream stands for."""
+    info = ErrorInfo.from_json(payload) or ErrorInfo("the server reported an error")
+    return ApiError(
+        info.message,
+        type=info.type,
+        code=info.code,
+        param=info.param,
+        request_id=request_id,
+        **extra,
+    )
 
 
 def error_info(body: bytes) -> ErrorInfo | None:

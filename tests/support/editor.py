@@ -8,13 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QEvent, QPointF, Qt
-from PySide6.QtGui import QMouseEvent
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
 
 from app.core.providers import Provider
 from app.gui import Editor, build_editor
+from tests.support.pointer import drag
 
 SECRET = "sk-editor-test-never-on-disk-7731"
 
@@ -42,24 +41,7 @@ async def until(predicate, timeout: float = 30.0) -> None:
 
 def paint(editor: Editor, points: list[tuple[float, float]]) -> None:
     canvas = editor.window.canvas
-    viewport = canvas.viewport()
-    where = [canvas.to_viewport(QPointF(x, y)).toPoint() for x, y in points]
-    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, where[0])
-    for point in where[1:]:
-        QApplication.sendEvent(
-            viewport,
-            QMouseEvent(
-                QEvent.Type.MouseMove,
-                QPointF(point),
-                QPointF(viewport.mapToGlobal(point)),
-                Qt.MouseButton.NoButton,
-                Qt.MouseButton.LeftButton,
-                Qt.KeyboardModifier.NoModifier,
-            ),
-        )
-    QTest.mouseRelease(
-        viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, where[-1]
-    )
+    drag(canvas.viewport(), [canvas.to_viewport(QPointF(x, y)).toPoint() for x, y in points])
 
 
 async def open_sample_and_paint(editor: Editor) -> None:
