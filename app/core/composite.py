@@ -242,10 +242,15 @@ def paste_alpha(coverage: np.ndarray, feather_px: float) -> np.ndarray:
     if feather_px == 0:
         weight[box.slices] = cv2.LUT(part, _UNIT)
         return weight
-    painted = cv2.compare(part, 0, cv2.CMP_GT)
+    # numpy, not cv2.compare: OpenCV takes the scalar 0 for a 1x1 array and then refuses a
+    # 1x1 ``part`` as being of another size.
+    painted = (part > 0).view(np.uint8)
     # The 5x5 chamfer distance is within 2 % of the Euclidean one and several times faster
     # than the precise transform; a feather needs no better.
     distance = cv2.distanceTransform(painted, cv2.DIST_L2, 5)
+    # With no unpainted pixel at all (the whole picture painted) every distance is
+    # FLT_MAX, which overflows the scaling below; the ramp ends at feather_px anyway.
+    np.minimum(distance, feather_px + 1, out=distance)
     # A painted pixel next to an unpainted one is at distance 1 and its outer edge at 0.5,
     # where the ramp starts. The ramp is quantised to 8 bits, finer than the images' own
     # steps, so that the smoothstep is a table lookup.

@@ -475,3 +475,11 @@ def test_load_rgb_reports_bad_files() -> None:
         composite.load_rgb(corrupt(png_bytes(200, 150)), max_pixels=100_000, name="result.png")
     with pytest.raises(ImageFileError, match="pixel limit"):
         composite.load_rgb(png_bytes(200, 200), max_pixels=10_000)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 3), (40, 60)])
+def test_a_picture_painted_all_over_takes_the_variant_everywhere(shape) -> None:
+    """No unpainted pixel anywhere: the picture's border is no edge, so the weight is full
+    (the distance transform then says 'infinitely far', which must not overflow)."""
+    coverage = np.full(shape, 255, np.uint8)
+    assert np.array_equal(composite.paste_alpha(coverage, 8.0), np.ones(shape, np.float32))
