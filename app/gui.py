@@ -31,11 +31,11 @@ from app.models.jobs import JobsModel
 from app.models.keys import KeyStore
 from app.models.mask_document import MaskDocument
 from app.models.parameters import ParametersModel
-from app.models.qt_workarounds import guard_pyside_refcounts
 from app.models.results import load_full
 from app.models.session import EditorSession
 from app.models.settings import Settings
 from app.models.workers import favour_ui_thread, worker_executor
+from app.qt.collector import UiThreadCollector
 from app.ui.main_window import MainWindow
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.theme import apply_dark_theme
@@ -154,10 +154,25 @@ def _wire_results(editor: Editor) -> None:
 
 
 def _open_settings(editor: Editor) -> None:
+    """Settings ▸ Providers: a dialog made for this one use, window-modal without a nested
+    event loop (``open``, not ``exec``), and deleted by Qt on the UI thread when it closes.
+    ``exec`` would hand the dialog to Python, and a garbage collection in a worker thread
+    would then delete it behind the UI thread's back (app/qt/collector.py)."""
+    session, settings, window = editor.session, editor.settings, editor.window
+    dialog = SettingsDialog(settings.providers(), session.provider.id, session.keys, window)
+
+    def on_finished(result: int) -> None:
+        if result == SettingsDialog.DialogCode.Accepted:
+            _apply_settings(editor, dialog)
+        dialog.deleteLater()
+        window.return_focus()
+
+    dialog.finished.connect(on_finished)
+    dialog.open()
+
+
+def _apply_settings(editor: Editor, dialog: SettingsDialog) -> None:
     session, settings = editor.session, editor.settings
-    dialog = SettingsDialog(settings.providers(), session.provider.id, session.keys, editor.window)
-    if dialog.exec() != SettingsDialog.DialogCode.Accepted:
-        return
     settings.set_custom_providers(dialog.providers)
     settings.set_active_provider_id(dialog.active_id)
     session.set_provider(dialog.active_provider())
@@ -207,7 +222,6 @@ def main() -> int:
 
 
 def run(argv: list[str]) -> int:
-    guard_pyside_refcounts()
     tune_allocator()
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
     app.setApplicationName("Retouch Studio")
@@ -223,6 +237,8 @@ def run(argv: list[str]) -> int:
 async def _main(app: QApplication) -> int:
     loop = asyncio.get_running_loop()
     configure_workers(loop)
+    collector = UiThreadCollector(app)
+    collector.start()
     editor = build_editor()
     closed = loop.create_future()
 
@@ -244,4 +260,5 @@ async def _main(app: QApplication) -> int:
     wake.stop()
     editor.window.save_layout()
     await editor.shutdown()
+    collector.stop()
     return 0

@@ -24,7 +24,6 @@ from PySide6.QtWidgets import QApplication
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.models.qt_workarounds import guard_pyside_refcounts  # noqa: E402
 from app.ui.canvas import ToolKind  # noqa: E402
 from app.ui.canvas.demo import CanvasWindow  # noqa: E402
 from app.ui.canvas.view import MaskCanvas  # noqa: E402
@@ -97,7 +96,6 @@ def settle(app: QApplication) -> None:
 
 def main() -> int:
     app = QApplication.instance() or QApplication([sys.argv[0]])
-    guard_pyside_refcounts()
     apply_dark_theme(app)  # type: ignore[arg-type]
     window = CanvasWindow()
     window.resize(*WINDOW)

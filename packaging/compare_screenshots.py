@@ -29,7 +29,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.core.composite import drift_map, heat_to_rgba  # noqa: E402
-from app.models.qt_workarounds import guard_pyside_refcounts  # noqa: E402
 from app.ui.compare.demo import CompareWindow, read_picture  # noqa: E402
 from app.ui.theme import apply_dark_theme  # noqa: E402
 
@@ -127,7 +126,6 @@ def settle(app: QApplication) -> None:
 
 def main() -> int:
     app = QApplication.instance() or QApplication([sys.argv[0]])
-    guard_pyside_refcounts()
     apply_dark_theme(app)  # type: ignore[arg-type]
     original = np.asarray(read_picture(SAMPLE).convert("RGB"))
     coverage = crema_mask(*original.shape[:2])

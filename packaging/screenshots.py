@@ -18,19 +18,16 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("RETOUCH_HOME", tempfile.mkdtemp(prefix="retouch-shots-"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support.pointer
 
-from app.models.qt_workarounds import guard_pyside_refcounts
 
-guard_pyside_refcounts()
+import qasync
+from PySide6.QtCore import QPointF, Qt, QTimer
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
-import qasync  # noqa: E402
-from PySide6.QtCore import QPointF, Qt, QTimer  # noqa: E402
-from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
-
-from app.gui import Editor, build_editor  # noqa: E402
-from app.ui.settings_dialog import SettingsDialog  # noqa: E402
-from app.ui.theme import apply_dark_theme  # noqa: E402
-from tests.support.pointer import drag  # noqa: E402
+from app.gui import Editor, build_editor
+from app.ui.settings_dialog import SettingsDialog
+from app.ui.theme import apply_dark_theme
+from tests.support.pointer import drag
 
 OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent / "screenshots"
 

@@ -12,11 +12,6 @@ os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
 import pytest
 
 from app.core.schema import Schema, load_schema
-from app.models.qt_workarounds import guard_pyside_refcounts
-
-# PySide6 6.12 on CPython 3.11 drops references to None and True on every void call and
-# emit; without this guard a long test session aborts (see app/models/qt_workarounds.py).
-guard_pyside_refcounts()
 
 # Fixtures: qt_loop; editor; photo and mask.
 pytest_plugins = ["tests.support.qtloop", "tests.support.editor", "tests.support.files"]

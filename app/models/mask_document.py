@@ -13,7 +13,6 @@ from PySide6.QtGui import QUndoStack
 from app.core import mask as core
 from app.core.mask import Box, Brush, Edit, MaskSource, Stroke
 from app.models.mask_history import DEFAULT_UNDO_BUDGET, DEFAULT_UNDO_LIMIT, MaskHistory, Region
-from app.models.qt_workarounds import guard_pyside_refcounts
 
 
 def to_qrect(box: Box) -> QRect:
@@ -51,9 +50,6 @@ class MaskDocument(QObject):
         undo_budget: int = DEFAULT_UNDO_BUDGET,
     ) -> None:
         super().__init__(parent)
-        # The mask emits on every brush move: never let PySide's emit leak abort the app,
-        # even if the composition root forgot the guard.
-        guard_pyside_refcounts()
         self._mask = core.new_mask(width, height)
         self._stroke: Stroke | None = None
         self._stack = QUndoStack(self)

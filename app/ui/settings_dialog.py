@@ -47,41 +47,45 @@ class SettingsDialog(QDialog):
         self._typed_keys: dict[str, str] = {}
         self._ids = itertools.count(len(providers) + 1)
         self._current: Provider | None = None
-        self._confirm_plain_http = self._ask_plain_http
 
-        self.list = QListWidget()
+        # Every widget and layout gets its parent when it is made, so Qt alone owns them
+        # and no Python wrapper can delete one a second time (tests/ui/test_stability.py).
+        outer = QVBoxLayout(self)
+        body = QHBoxLayout()
+        outer.addLayout(body)
+        left = QVBoxLayout()
+        body.addLayout(left, 1)
+        self.list = QListWidget(self)
         self.list.setObjectName("provider-list")
         self.list.currentRowChanged.connect(self._on_row_changed)
-        self.add = QPushButton("Add custom…")
-        self.add.clicked.connect(self._on_add_clicked)
-        self.remove = QPushButton("Remove")
-        self.remove.clicked.connect(self._on_remove_clicked)
-        left = QVBoxLayout()
         left.addWidget(self.list, 1)
         row = QHBoxLayout()
+        left.addLayout(row)
+        self.add = QPushButton("Add custom…", self)
+        self.add.clicked.connect(self._on_add_clicked)
+        self.remove = QPushButton("Remove", self)
+        self.remove.clicked.connect(self._on_remove_clicked)
         row.addWidget(self.add)
         row.addWidget(self.remove)
-        left.addLayout(row)
 
-        self.name = QLineEdit()
-        self.base_url = QLineEdit()
-        self.base_url.setPlaceholderText("https://api.vendor.example")
-        self.path = QLineEdit()
-        self.path.setPlaceholderText("/v1/images/edits")
-        self.force_array = QCheckBox("Send image[] even for one image")
-        self.models = QLineEdit()
-        self.models.setPlaceholderText("gpt-image-2, gpt-image-1")
-        self.key = QLineEdit()
+        self.editor = QWidget(self)
+        body.addWidget(self.editor, 2)
+        form = QFormLayout(self.editor)
+        self.name = QLineEdit(self.editor)
+        self.base_url = QLineEdit(self.editor)
+        self.path = QLineEdit(self.editor)
+        self.force_array = QCheckBox("Send image[] even for one image", self.editor)
+        self.models = QLineEdit(self.editor)
+        self.key = QLineEdit(self.editor)
         self.key.setEchoMode(QLineEdit.EchoMode.Password)
         self.key.setObjectName("api-key")
-        self.key_note = QLabel()
+        self.key_note = QLabel(self.editor)
         self.key_note.setWordWrap(True)
         self.key_note.setProperty("role", "hint")
-        self.use = QCheckBox("Use this provider")
-        self.problems = QLabel()
+        self.use = QCheckBox("Use this provider", self.editor)
+        self.problems = QLabel(self.editor)
         self.problems.setWordWrap(True)
         self.problems.setStyleSheet("color: #d9534f;")
-        form = QFormLayout()
         form.addRow("Name", self.name)
         form.addRow("Base URL", self.base_url)
         form.addRow("Endpoint path", self.path)
@@ -91,8 +95,6 @@ class SettingsDialog(QDialog):
         form.addRow("", self.key_note)
         form.addRow("", self.use)
         form.addRow("", self.problems)
-        self.editor = QWidget()
-        self.editor.setLayout(form)
         for widget in (self.name, self.base_url, self.path, self.models):
             widget.textEdited.connect(self._store_current)
         self.force_array.toggled.connect(self._store_current)
@@ -100,15 +102,10 @@ class SettingsDialog(QDialog):
         self.key.textEdited.connect(self._on_key_edited)
 
         buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
-        body = QHBoxLayout()
-        body.addLayout(left, 1)
-        body.addWidget(self.editor, 2)
-        outer = QVBoxLayout(self)
-        outer.addLayout(body)
         outer.addWidget(buttons)
         self._fill_list()
 
@@ -146,6 +143,11 @@ class SettingsDialog(QDialog):
             widget.blockSignals(False)
         for widget in (self.name, self.base_url, self.path, self.force_array, self.models):
             widget.setEnabled(editable)
+        # Example values only where the designer types them: the built-in providers'
+        # fields are fixed, and an empty one must not suggest a vendor URL.
+        self.base_url.setPlaceholderText("https://api.vendor.example" if editable else "")
+        self.path.setPlaceholderText("/v1/images/edits" if editable else "")
+        self.models.setPlaceholderText("gpt-image-2, gpt-image-1" if editable else "")
         self.remove.setEnabled(editable)
         self.key.setEnabled(provider.needs_key)
         self.key.clear()
@@ -231,7 +233,7 @@ class SettingsDialog(QDialog):
         self._typed_keys.clear()
         super().accept()
 
-    def _ask_plain_http(self, provider: Provider) -> bool:
+    def _confirm_plain_http(self, provider: Provider) -> bool:
         answer = QMessageBox.warning(
             self,
             "Unencrypted connection",

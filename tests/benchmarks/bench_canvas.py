@@ -47,7 +47,6 @@ from harness import PaintCounter, mouse, move_summary  # noqa: E402
 
 from app.core.mask import Brush  # noqa: E402
 from app.models.mask_document import MaskDocument  # noqa: E402
-from app.models.qt_workarounds import guard_pyside_refcounts  # noqa: E402
 from app.ui.canvas import MaskCanvas  # noqa: E402
 from app.ui.canvas.overlay import coverage_lut  # noqa: E402
 
@@ -174,7 +173,6 @@ def main() -> int:
     args = parser.parse_args()
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
-    guard_pyside_refcounts()
     canvas = MaskCanvas(confirm_discard=lambda text: True)
     canvas.resize(*VIEWPORT)
     canvas.set_image(photo(SIDE), "bench")

@@ -3,7 +3,7 @@
     python tests/benchmarks/bench_editor.py [--rounds 5] [--launches 5]
 
 Every Qt measurement runs in a fresh child process (offscreen, RETOUCH_HOME in a temporary
-folder, no keyring) built the way ``retouch`` builds it: guard_pyside_refcounts(), the
+folder, no keyring) built the way ``retouch`` builds it: the
 QApplication with the dark theme, ``build_editor()`` on a qasync loop made by
 ``asyncio.Runner``, the real MainWindow shown. The loopback servers run in processes of
 their own, so they do not share the editor's GIL or its memory.
@@ -150,9 +150,6 @@ def lateness_summary(rounds: list[dict[str, Any]]) -> dict[str, Any]:
 
 def qt_app(home: Path) -> Any:
     os.environ["RETOUCH_HOME"] = str(home)
-    from app.models.qt_workarounds import guard_pyside_refcounts
-
-    guard_pyside_refcounts()  # first thing: PySide6 6.12 on CPython 3.11
     from PySide6.QtWidgets import QApplication
 
     from app.gui import tune_allocator
@@ -608,8 +605,6 @@ if which == "app":
     gui.build_editor = build_and_watch
     sys.exit(main([]))
 else:
-    from app.models.qt_workarounds import guard_pyside_refcounts
-    guard_pyside_refcounts()
     from PySide6.QtWidgets import QApplication, QMainWindow
 
     stamps["imports"] = time.monotonic()

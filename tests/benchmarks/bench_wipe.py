@@ -48,7 +48,6 @@ sys.path.insert(0, str(ROOT))
 
 from harness import PaintCounter, mouse, move_summary  # noqa: E402
 
-from app.models.qt_workarounds import guard_pyside_refcounts  # noqa: E402
 from app.ui.compare import CompareWidget  # noqa: E402
 
 SIZE = (3840, 2160)
@@ -140,7 +139,6 @@ def main() -> int:
     args = parser.parse_args()
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
-    guard_pyside_refcounts()
     a, b = noisy_picture(1), noisy_picture(2)
 
     widget = CompareWidget()

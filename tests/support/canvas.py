@@ -9,12 +9,8 @@ from PySide6.QtCore import QPoint, QPointF
 from PySide6.QtGui import QImage
 from pytestqt.qtbot import QtBot
 
-from app.models.qt_workarounds import guard_pyside_refcounts
 from app.ui.canvas import MaskCanvas
 from tests.support.images import gradient
-
-# Widget tests emit thousands of signals; see app.models.qt_workarounds.
-guard_pyside_refcounts()
 
 
 def qimage(array: np.ndarray) -> QImage:

@@ -4,12 +4,15 @@ folder, the local engine as a child process), plus real mouse and keyboard helpe
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QPointF, Qt
+import shiboken6
+from PySide6.QtCore import QObject, QPointF, Qt, QTimer
+from PySide6.QtGui import QAction
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
 from app.core.providers import Provider
 from app.gui import Editor, build_editor
@@ -58,3 +61,39 @@ def use_provider(editor: Editor, base_url: str) -> None:
                         models=("gpt-image-1",))  # fmt: skip
     editor.session.keys.set(provider.id, SECRET)
     editor.session.set_provider(provider)
+
+
+def menu_action(editor: Editor, text: str) -> QAction:
+    """The window's action whose menu text contains ``text`` (mnemonics ignored)."""
+    for action in editor.window.findChildren(QAction):
+        if text.lower() in action.text().replace("&", "").lower():
+            return action
+    raise LookupError(f"no action named like {text!r}")
+
+
+def python_owned_children(root: QObject) -> list[str]:
+    """Objects that Qt's tree owns but Python would delete too: a double delete waiting
+    for the garbage collector."""
+    return [
+        f"{type(o).__name__} {o.objectName()!r} in {type(o.parent()).__name__}"
+        for o in root.findChildren(QObject)
+        if shiboken6.ownedByPython(o)
+    ]
+
+
+def press_when_shown(
+    button: QDialogButtonBox.StandardButton,
+    pressed: list[str],
+    check: Callable[[list[str]], object] = lambda _owned: None,
+) -> None:
+    """Click ``button`` of the next modal dialog, from a timer: works whether the dialog
+    runs a nested event loop (``exec``) or not (``open``). ``pressed`` gets the dialog's
+    name, never the dialog itself, so no reference outlives it; ``check`` first gets the
+    dialog's Python-owned children."""
+    dialog = QApplication.activeModalWidget()
+    if dialog is None:
+        QTimer.singleShot(20, lambda: press_when_shown(button, pressed, check))
+        return
+    check(python_owned_children(dialog))
+    QTest.mouseClick(dialog.findChild(QDialogButtonBox).button(button), Qt.MouseButton.LeftButton)
+    pressed.append(dialog.objectName())

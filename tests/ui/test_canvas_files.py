@@ -42,8 +42,8 @@ def drop(canvas: MaskCanvas, mime: QMimeData) -> QDropEvent:
     viewport = canvas.viewport()
     position = QPointF(viewport.rect().center())
     actions = Qt.DropAction.CopyAction
-    enter = QDragEnterEvent(
-        position, actions, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier
+    enter = QDragEnterEvent(  # a QPoint: PySide 6.11 takes no QPointF here
+        position.toPoint(), actions, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier
     )
     QApplication.sendEvent(viewport, enter)
     assert enter.isAccepted()
@@ -206,7 +206,7 @@ def test_drop_events_with_something_else_are_ignored(canvas: MaskCanvas) -> None
     mime = QMimeData()
     mime.setText("hello")
     enter = QDragEnterEvent(
-        QPointF(canvas.viewport().rect().center()),
+        canvas.viewport().rect().center(),
         Qt.DropAction.CopyAction,
         mime,
         Qt.MouseButton.NoButton,

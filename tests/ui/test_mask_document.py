@@ -15,11 +15,7 @@ from app.core.imageio import ImageFileError
 from app.core.mask import Brush
 from app.models.brush_settings import BrushSettings
 from app.models.mask_document import MaskDocument
-from app.models.qt_workarounds import guard_pyside_refcounts
 from tests.support.images import corrupt, write
-
-# Signals fly by the thousand below; see app.models.qt_workarounds for why this is needed.
-guard_pyside_refcounts()
 
 
 def stroke(document: MaskDocument, points, brush: Brush, *, erase: bool = False) -> None:
@@ -30,18 +26,20 @@ def stroke(document: MaskDocument, points, brush: Brush, *, erase: bool = False)
     document.commit_stroke()
 
 
-def test_pyside_calls_never_drain_none_or_true() -> None:
+def test_this_pyside_release_keeps_its_references() -> None:
+    # PySide6 6.12.0 returns None from void methods and True from emit() without taking a
+    # reference; on CPython 3.11 the count then reaches zero within seconds of painting and
+    # the interpreter aborts. pyproject.toml excludes that release: if this fails, the
+    # installed release has the same bug and must be excluded too (README, Dependencies).
     class Emitter(QObject):
         fired = Signal(int)
 
     emitter = Emitter()
-    for i in range(5000):
-        emitter.fired.emit(i)  # returns True without a reference on PySide 6.12
-        emitter.setObjectName("x")  # returns None without a reference on PySide 6.12
-    # Unguarded, CPython 3.11 aborts above ("bool_dealloc", "none_dealloc").
-    assert sys.getrefcount(True) > 1000
-    assert sys.getrefcount(None) > 1000
-    assert guard_pyside_refcounts() == []  # idempotent
+    before = sys.getrefcount(True), sys.getrefcount(None)
+    for i in range(200):
+        emitter.fired.emit(i)
+        emitter.setObjectName("x")
+    assert (sys.getrefcount(True), sys.getrefcount(None)) == pytest.approx(before, abs=20)
 
 
 def test_stroke_matches_core_and_is_one_undo_step() -> None:

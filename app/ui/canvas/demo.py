@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
 
 from app.core.imageio import write_atomic
 from app.core.mask import to_api_png
-from app.models.qt_workarounds import guard_pyside_refcounts
 from app.ui.canvas.icons import icon
 from app.ui.canvas.toolbars import ToolOptionsBar, ToolPalette
 from app.ui.canvas.view import MaskCanvas
@@ -188,7 +187,6 @@ class CanvasWindow(QMainWindow):
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     app = QApplication.instance() or QApplication([sys.argv[0], *args])
-    guard_pyside_refcounts()
     QGuiApplication.setApplicationDisplayName("Retouch Studio")
     apply_dark_theme(app)  # type: ignore[arg-type]
     window = CanvasWindow()

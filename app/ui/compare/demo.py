@@ -20,7 +20,6 @@ from PySide6.QtWidgets import QApplication, QMainWindow, QWidget
 from app.core.imageio import ImageFileError, decode_image
 from app.core.resources import resource_path
 from app.core.schema import load_schema
-from app.models.qt_workarounds import guard_pyside_refcounts
 from app.ui.canvas.loader import qimage_from_pil
 from app.ui.compare.widget import MODES, CompareWidget
 from app.ui.theme import apply_dark_theme
@@ -81,7 +80,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     app = QApplication.instance() or QApplication([sys.argv[0]])
-    guard_pyside_refcounts()
     QGuiApplication.setApplicationDisplayName("Retouch Studio")
     apply_dark_theme(app)  # type: ignore[arg-type]
     window = CompareWindow()

@@ -1,0 +1,114 @@
+"""The editor survives what crashed it: object lifetimes across dialogs, worker threads and
+garbage collection (issue 10). Driven through the real window and its menus."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import threading
+import weakref
+
+import pytest
+from PySide6.QtWidgets import QApplication, QDialogButtonBox
+
+from app.gui import Editor
+from app.qt.collector import UiThreadCollector, due_generation
+from app.ui.settings_dialog import SettingsDialog
+from tests.support.editor import menu_action, press_when_shown, python_owned_children, until
+
+
+def test_providers_ok_then_open_a_photo_many_times(qt_loop, editor: Editor) -> None:
+    window = editor.window
+
+    async def scenario() -> None:
+        pressed: list[str] = []
+        for round_ in range(6):
+            press_when_shown(QDialogButtonBox.StandardButton.Ok, pressed)
+            menu_action(editor, "Providers").trigger()
+            await until(
+                lambda n=round_ + 1: len(pressed) == n and not QApplication.activeModalWidget()
+            )
+            assert round_ == 0 or window.findChildren(SettingsDialog) == []
+            # What a loader thread does when an allocation starts a collection: before the
+            # fix, it freed the Python-owned dialog there and the UI thread crashed later.
+            await asyncio.to_thread(gc.collect)
+            menu_action(editor, "sample photo").trigger()
+            await until(lambda: window.canvas.has_image())
+            await asyncio.sleep(0.05)
+            window.canvas.open_file(editor.window.sample)
+            await asyncio.sleep(0.05)
+
+    qt_loop.run(scenario(), timeout=60)
+    assert window.isVisible()
+    assert window.findChildren(SettingsDialog) == [], "each dialog is deleted when it closes"
+
+
+def test_cancel_keeps_the_providers_and_gives_focus_back(qt_loop, editor: Editor) -> None:
+    window = editor.window
+    before = editor.session.provider
+    checked: list[list[str]] = []
+
+    async def scenario() -> None:
+        pressed: list[str] = []
+        press_when_shown(QDialogButtonBox.StandardButton.Cancel, pressed, check=checked.append)
+        menu_action(editor, "Providers").trigger()
+        await until(lambda: window.findChildren(SettingsDialog) == [])
+        assert pressed == ["settings-dialog"]
+
+    qt_loop.run(scenario())
+    assert checked == [[]], "no widget of the dialog is owned by Python"
+    assert editor.session.provider == before
+    assert window.focusWidget() is window.canvas  # where the keyboard goes back to
+
+
+def test_no_widget_of_the_window_is_owned_by_python(editor: Editor) -> None:
+    assert python_owned_children(editor.window) == []
+
+
+class Node:
+    def __init__(self, seen: list[str]) -> None:
+        self.me = self  # a cycle: only the cyclic collector frees it
+        weakref.finalize(self, lambda: seen.append(threading.current_thread().name))
+
+
+def test_cycles_made_in_a_worker_are_collected_on_the_ui_thread(qt_loop, qapp) -> None:
+    seen: list[str] = []
+    collector = UiThreadCollector(interval_ms=10)
+    collector.start()
+    try:
+
+        def churn() -> list[list[int]]:
+            for _ in range(20):
+                Node(seen)
+            # Live containers far past the first threshold (700 in CPython), which would
+            # have started a collection in this thread.
+            return [[i] for i in range(5_000)]
+
+        async def scenario() -> None:
+            kept = await asyncio.to_thread(churn)
+            assert len(kept) == 5_000
+            assert seen == [], "the worker never collects while the collector runs"
+            await until(lambda: len(seen) == 20, timeout=10)
+
+        qt_loop.run(scenario())
+        assert not gc.isenabled()
+    finally:
+        collector.stop()
+    assert gc.isenabled()
+    assert set(seen) == {threading.main_thread().name}
+    assert collector.collections[0] >= 1
+
+
+@pytest.mark.parametrize(
+    ("count", "expected"),
+    [
+        ((0, 0, 0), None),
+        ((700, 0, 0), None),
+        ((701, 0, 0), 0),
+        ((701, 11, 0), 1),
+        ((701, 11, 11), 2),
+        ((5, 11, 11), None),
+    ],
+)
+def test_the_collector_follows_cpythons_generations(count, expected) -> None:
+    assert due_generation(count, (700, 10, 10)) == expected
