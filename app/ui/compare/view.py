@@ -23,6 +23,7 @@ from PySide6.QtGui import (
     QMouseEvent,
     QPainter,
     QPainterPath,
+    QRegion,
     QResizeEvent,
 )
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QWidget
@@ -212,6 +213,28 @@ class CompareView(ZoomView):
         if not self._resizing:
             self.view_moved.emit()
 
+    def scrollContentsBy(self, dx: int, dy: int) -> None:
+        super().scrollContentsBy(dx, dy)
+        # QGraphicsView scrolls by moving the viewport's pixels and repainting only the
+        # strip that came into view. What is pinned to the viewport (the labels, the notice,
+        # the knob in the middle of the visible divider) moved with those pixels: repaint
+        # it where the scroll carried it and where it belongs.
+        pinned = QRegion()
+        for rect in self._pinned_rects():
+            pinned += rect
+            pinned += rect.translated(dx, dy)
+        if not pinned.isEmpty():
+            self.viewport().update(pinned)
+
+    def _pinned_rects(self) -> list[QRect]:
+        """Where the viewport shows what does not scroll with the picture."""
+        rects = [self._pill_rect(text, align) for text, align in self._pills()]
+        if self._wiping:
+            column = self.divider_column()
+            rects.append(strip(column, column, self.viewport().height()))
+        # A pixel of slack for the antialiased rim of the pills.
+        return [rect.adjusted(-1, -1, 1, 1) for rect in rects]
+
     # --- pointer -------------------------------------------------------------------------
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
@@ -295,14 +318,21 @@ class CompareView(ZoomView):
                 top = max(0, image.top())
                 bottom = min(self.viewport().height(), image.bottom() + 1)
                 paint_handle(painter, edge, top, bottom)
-        left, right = self._labels
-        if left:
-            self._paint_pill(painter, exposed, left, Qt.AlignmentFlag.AlignLeft)
-        if right and self._wiping:
-            self._paint_pill(painter, exposed, right, Qt.AlignmentFlag.AlignRight)
-        if self._notice or not self.has_image():
-            self._paint_pill(painter, exposed, self._notice or self._placeholder, None)
+        for text, align in self._pills():
+            self._paint_pill(painter, exposed, text, align)
         painter.restore()
+
+    def _pills(self) -> list[tuple[str, Qt.AlignmentFlag | None]]:
+        """The captions drawn over the picture, and where: top left, top right, centred."""
+        left, right = self._labels
+        pills: list[tuple[str, Qt.AlignmentFlag | None]] = []
+        if left:
+            pills.append((left, Qt.AlignmentFlag.AlignLeft))
+        if right and self._wiping:
+            pills.append((right, Qt.AlignmentFlag.AlignRight))
+        if self._notice or not self.has_image():
+            pills.append((self._notice or self._placeholder, None))
+        return pills
 
     def _pill_rect(self, text: str, align: Qt.AlignmentFlag | None) -> QRect:
         metrics = self.fontMetrics()

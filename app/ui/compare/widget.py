@@ -2,7 +2,7 @@
 pan locked together, split by a draggable wipe, or as a difference heat map over A.
 
 Keys (while the widget or a child has the focus): S side by side, W wipe, D difference,
-X flip A and B, O drift overlay on or off, Ctrl+0 fit, Ctrl+1 100 %, Ctrl++ / Ctrl+- zoom,
+X flip A and B, O drift map on or off, Ctrl+0 fit, Ctrl+1 100 %, Ctrl++ / Ctrl+- zoom,
 Left / Right nudge the wipe by a screen pixel (with Shift by ten). The wheel zooms to the
 cursor; see app.ui.compare.view for the mouse.
 """
@@ -54,8 +54,12 @@ class CompareWidget(QWidget):
     ``set_images`` shows a pair; a pair of the size already shown keeps the zoom, the pan and
     the wipe, so that stepping through variants compares the same spot. ``set_overlay``
     lays an RGBA drift map over B; it belongs to that picture and moves with it on a flip.
-    Pass ``inline_pixels`` to change the size up to which difference maps are computed on the
-    UI thread (larger pairs are computed in a worker while the pane says so)."""
+    The drift map is switched on and off (O, the toolbar button, ``set_overlay_visible``)
+    independently of whether there is one: switched off, a map laid over B stays hidden.
+    Pass ``overlay_on_request=True`` when the owner lays a map over B on demand
+    (``overlay_toggled``): the switch then works before there is one. Pass ``inline_pixels``
+    to change the size up to which difference maps are computed on the UI thread (larger
+    pairs are computed in a worker while the pane says so)."""
 
     flipped = Signal()
     """A and B were swapped in place (names, pictures, overlay); zoom and wipe are kept."""
@@ -65,13 +69,22 @@ class CompareWidget(QWidget):
     zoom_changed = Signal(float)
     difference_computed = Signal()
     """The difference map of the current pair is now shown."""
+    overlay_toggled = Signal(bool)
+    """The drift map was switched on or off (O, the button or ``set_overlay_visible``)."""
 
-    def __init__(self, parent: QWidget | None = None, *, inline_pixels: int | None = None) -> None:
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        *,
+        inline_pixels: int | None = None,
+        overlay_on_request: bool = False,
+    ) -> None:
         super().__init__(parent)
         self._entries: list[_Entry] = []
         self._mode = "side"
         self._wipe = 0.5
-        self._overlay_visible = True
+        self._overlay_wanted = True
+        self._overlay_on_request = overlay_on_request
         self._levels: OrderedDict[int, list[QImage]] = OrderedDict()
         self._locking = False
         self._differences = DifferenceMaps(self)
@@ -235,8 +248,8 @@ class CompareWidget(QWidget):
     # --- overlay ---------------------------------------------------------------------------
 
     def set_overlay(self, picture: QImage | Leveled | None) -> None:
-        """Lay an RGBA picture (a drift map) over B, or remove it (None). Setting one also
-        shows it; the Drift map button (O) hides and shows it again."""
+        """Lay an RGBA picture (a drift map) over B, or remove it (None). It shows while
+        the drift map is switched on (``overlay_wanted``)."""
         image = None if picture is None else _image(picture)
         if not self._entries:
             if image is not None:
@@ -254,20 +267,28 @@ class CompareWidget(QWidget):
             overlay = build_levels(image)
         self._entries = [replace(entry, overlay=None) for entry in self._entries]
         self._entries[1] = replace(self._entries[1], overlay=overlay)
-        if image is not None:
-            self._overlay_visible = True
         self._refresh()
 
     def has_overlay(self) -> bool:
         return any(entry.overlay is not None for entry in self._entries)
 
     @property
+    def overlay_wanted(self) -> bool:
+        """Whether the drift map is switched on, whether or not there is one to show."""
+        return self._overlay_wanted
+
+    @property
     def overlay_visible(self) -> bool:
-        return self._overlay_visible and self.has_overlay()
+        return self._overlay_wanted and self.has_overlay()
 
     def set_overlay_visible(self, visible: bool) -> None:
-        self._overlay_visible = bool(visible)
+        """Switch the drift map on or off, as O and the toolbar button do."""
+        visible = bool(visible)
+        if visible == self._overlay_wanted:
+            return
+        self._overlay_wanted = visible
         self._refresh()
+        self.overlay_toggled.emit(visible)
 
     # --- modes -----------------------------------------------------------------------------
 
@@ -359,11 +380,11 @@ class CompareWidget(QWidget):
     # --- showing ---------------------------------------------------------------------------
 
     def _picture(self, entry: _Entry) -> Picture:
-        overlay = entry.overlay if self._overlay_visible else None
+        overlay = entry.overlay if self._overlay_wanted else None
         return Picture(entry.levels, overlay)
 
     def _label(self, letter: str, entry: _Entry) -> str:
-        drift = " · drift map" if entry.overlay is not None and self._overlay_visible else ""
+        drift = " · drift map" if entry.overlay is not None and self._overlay_wanted else ""
         return f"{letter}: {entry.name}{drift}"
 
     def _refresh(self) -> None:
@@ -426,9 +447,12 @@ class CompareWidget(QWidget):
             with QSignalBlocker(action):
                 action.setChecked(mode == self._mode)
         overlay = self.actions_by_name["overlay"]
+        # On request, the switch is the request: it works before there is a map, even before
+        # the pictures arrive, so that the first O after opening is never lost.
+        usable = self._overlay_on_request or self.has_overlay()
         with QSignalBlocker(overlay):
-            overlay.setEnabled(self.has_overlay())
-            overlay.setChecked(self.overlay_visible)
+            overlay.setEnabled(usable)
+            overlay.setChecked(usable and self._overlay_wanted)
         self.actions_by_name["flip"].setEnabled(self.has_images())
 
 
