@@ -327,12 +327,14 @@ class Reporter:
             "bytes": len(event.data),
             **dims,
         }
+        # The JSON keeps the API's indexes (from 0); the line for people counts from 1,
+        # as the editor's tiles do.
         if isinstance(event, PartialImage):
             record["partial_index"] = event.partial_index
-            label = f"partial {event.partial_index} of variant {event.variant}"
+            label = f"partial {event.partial_index + 1} of variant {event.variant + 1}"
         else:
             record["usage"] = event.usage.to_json() if event.usage else None
-            label = f"variant {event.variant} done"
+            label = f"variant {event.variant + 1} done"
         record["request_id"] = event.request_id
         size = f"{dims['width']}x{dims['height']}" if dims else "?"
         self._emit(record, f"{label}: {path} ({size})")

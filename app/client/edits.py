@@ -322,9 +322,9 @@ class ImageEditClient:
     def _check_image(self, event: ImageEvent) -> None:
         # On this thread, not a worker: probing sets warning filters, which are global.
         if isinstance(event, PartialImage):
-            label = f"partial image {event.partial_index} of variant {event.variant}"
+            label = f"partial image {event.partial_index + 1} of variant {event.variant + 1}"
         else:
-            label = f"the final image of variant {event.variant}"
+            label = f"the final image of variant {event.variant + 1}"
         check_image(event.data, label, self._config.max_image_pixels)
 
     # --- failures ---------------------------------------------------------------------
@@ -487,7 +487,8 @@ def _first_failure(failures: list[tuple[int, BaseException]], count: int) -> Bas
         return first
     others = len(failures) - 1
     tail = f" ({others} other variant{'s' if others != 1 else ''} failed too)" if others else ""
-    error = first.retext(f"variant {variant} (of 0 to {count - 1}) failed{tail}: {first}")
+    # Counted from 1, as the gallery's tiles are; ``error.variant`` stays the index.
+    error = first.retext(f"variant {variant + 1} of {count} failed{tail}: {first}")
     error.variant = variant
     return error
 

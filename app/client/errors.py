@@ -11,7 +11,8 @@ _MAX_MESSAGE = 600
 
 class ClientError(Exception):
     """Base of the client's errors. ``variant`` is set when the error belongs to one of
-    several parallel variant requests."""
+    several parallel variant requests: the index from 0, as in the events (messages count
+    variants from 1, as people do)."""
 
     variant: int | None = None
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import tempfile
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +31,7 @@ _OTHER_FORMATS = (
 )
 
 ImageSource = Path | bytes
+_UMASK_LOCK = threading.Lock()
 
 
 class ImageFileError(ValueError):
@@ -204,16 +207,54 @@ def decode_image(source: ImageSource, *, name: str | None = None, max_pixels: in
 
 def write_atomic(path: Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename,
-    so the file is either absent or complete."""
+    so the file is either absent or complete.
+
+    The file ends up with the permissions a plain ``open(path, "wb")`` would give it: those
+    of the file it replaces, else ``0o666`` less the umask."""
     path = Path(path)
+    mode = _mode_for(path)
+    # mkstemp makes the file 0600, so nobody else can read a half-written result; it is
+    # given its final mode only once complete, just before the rename publishes it.
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+            if mode is not None:
+                os.fchmod(handle.fileno(), mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _mode_for(path: Path) -> int | None:
+    """The permission bits ``open(path, "wb")`` would leave; None where there are no
+    POSIX permissions to set (Windows: the folder's ACLs decide)."""
+    if os.name != "posix":
+        return None
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode) & 0o777
+    except OSError:  # no file to replace (or none we may look at): a new file's mode
+        return 0o666 & ~current_umask()
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it where the system allows."""
+    try:
+        # Linux 4.7+. Setting the umask to read it back would, for an instant, apply a
+        # wrong one to files that other threads (the workers saving results) create.
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    # Elsewhere the only way is to set it and put it back. For that instant, files others
+    # create get the strictest usual umask rather than a permissive one.
+    with _UMASK_LOCK:
+        mask = os.umask(0o077)
+        os.umask(mask)
+    return mask

@@ -29,23 +29,46 @@ from app.core.request import EditRequest
 from app.core.schema import Schema
 
 THUMBNAIL_EDGE = 512
+AUTH_STATUSES = frozenset({401, 403})
 
 
 @dataclass(frozen=True)
 class JobError:
-    """What the error bar shows: the server's words, its code and the request id."""
+    """What the error bar shows: the server's words, its code and the request id, and what
+    can help: trying again (``retryable``) or fixing the provider's settings
+    (``needs_settings``: a missing, wrong or unauthorised API key)."""
 
     message: str
-    kind: str  # "api", "network", "protocol", "internal"
+    kind: str  # "api", "auth", "network", "protocol", "disk", "internal"
     status: int | None = None
     code: str | None = None
     type: str | None = None
     request_id: str | None = None
     retryable: bool = True
+    # Set when only this variant (index from 0) failed and the job goes on; None when the
+    # job itself ended with this error.
+    variant: int | None = None
+
+    @property
+    def needs_settings(self) -> bool:
+        return self.kind == "auth"
 
     @classmethod
     def from_exception(cls, exc: BaseException) -> JobError:
         if isinstance(exc, ApiError):
+            if exc.status in AUTH_STATUSES:
+                # The same key is refused the same way every time: retrying cannot help,
+                # the key or the provider has to change first.
+                return cls(
+                    f"{exc}; check the provider's API key in Settings ▸ Providers "
+                    "(Ctrl+,), then generate again.",
+                    "auth",
+                    exc.status,
+                    exc.code,
+                    exc.type,
+                    exc.request_id,
+                    retryable=False,
+                )
             blocked = exc.type == "image_generation_user_error"
             return cls(str(exc), "api", exc.status, exc.code, exc.type, exc.request_id, not blocked)
         if isinstance(exc, NetworkError):
@@ -200,9 +223,12 @@ class JobsModel(QObject):
             # Qt reads a file with the GIL released, and the file is in the page cache.
             image = await asyncio.to_thread(_decode_saved, path)
         except ValueError as exc:
-            self.job_failed.emit(
-                job.id, JobError(f"{path.name}: saved, but {exc}.", "protocol", retryable=False)
+            message = (
+                f"Variant {event.variant + 1}: {path.name} is saved in {path.parent}, but {exc}; "
+                "open it from there in another program."
             )
+            error = JobError(message, "protocol", retryable=False, variant=event.variant)
+            self.job_failed.emit(job.id, error)
             return
         if isinstance(event, PartialImage):
             self.partial_received.emit(job.id, event.variant, event.partial_index, image, str(path))

@@ -1,13 +1,20 @@
-"""A non-modal bar for a failed job: the server's message, code and request id, and Retry."""
+"""A non-modal bar for a failed job: the server's message, code and request id, and the way
+out the model names: Retry, or Settings… when the provider's key was refused."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
+from app.models.jobs import JobError
+
 
 class ErrorBar(QFrame):
+    """``retry_requested`` when Retry is pressed; ``settings_requested`` when Settings… is
+    (shown instead of Retry for a refused API key: the provider settings should open)."""
+
     retry_requested = Signal()
+    settings_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -24,10 +31,14 @@ class ErrorBar(QFrame):
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.retry = QPushButton("Retry")
         self.retry.clicked.connect(self.retry_requested)
+        self.settings = QPushButton("Settings…")
+        self.settings.setToolTip("Open Settings ▸ Providers to check the API key")
+        self.settings.clicked.connect(self.settings_requested)
         self.close_button = QPushButton("Dismiss")
         self.close_button.clicked.connect(self.hide)
         layout.addWidget(self.message, 1)
         layout.addWidget(self.retry)
+        layout.addWidget(self.settings)
         layout.addWidget(self.close_button)
         self.hide()
 
@@ -38,9 +49,21 @@ class ErrorBar(QFrame):
         code: str | None = None,
         request_id: str | None = None,
         retryable: bool = True,
+        settings: bool = False,
     ) -> None:
         details = [f"code {code}" if code else "", f"request id {request_id}" if request_id else ""]
         extra = " · ".join(d for d in details if d)
         self.message.setText(message + (f"\n{extra}" if extra else ""))
         self.retry.setVisible(retryable)
+        self.settings.setVisible(settings)
         self.show()
+
+    def show_job_error(self, error: JobError) -> None:
+        """A failed job as its model judged it: the bar decides nothing itself."""
+        self.show_error(
+            error.message,
+            code=error.code,
+            request_id=error.request_id,
+            retryable=error.retryable,
+            settings=error.needs_settings,
+        )

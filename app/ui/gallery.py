@@ -49,9 +49,13 @@ class VariantTile(QFrame):
         ("use-alt", "use"),
     )
 
-    def __init__(self, job_id: int, variant: int, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, job_id: int, variant: int, details: str = "", parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.job_id, self.variant = job_id, variant
+        self.details = details
+        self.setToolTip(details)
         self.path: str | None = None
         self.is_final = False
         self.setObjectName(f"tile-{job_id}-{variant}")
@@ -67,6 +71,8 @@ class VariantTile(QFrame):
         self.picture.setProperty("role", "tile-picture")
         self.caption = QLabel(f"Variant {variant + 1}")
         self.caption.setProperty("role", "tile-caption")
+        # "Variant 10 · cancelled (partial kept)" is wider than a tile: wrap, never cut.
+        self.caption.setWordWrap(True)
         self.measure_label = QLabel()
         self.measure_label.setProperty("role", "tile-measure")
         self.measure_label.setWordWrap(True)
@@ -102,8 +108,12 @@ class VariantTile(QFrame):
         self.is_final = final
         state = "final" if final else f"partial {partial + 1}"
         self.caption.setText(f"Variant {self.variant + 1} · {state}")
+        self.setToolTip(self.details)  # a failure of an earlier image is over
+        self._enable_actions(final)
+
+    def _enable_actions(self, on: bool) -> None:
         for key, button in self.buttons.items():
-            button.setEnabled(final or key == "discard")
+            button.setEnabled(on or key == "discard")
 
     def show_measure(self, share: float | None, scaled: bool, source: tuple[int, int]) -> None:
         """The drift outside the mask (share of unmasked pixels that changed visibly) and
@@ -122,14 +132,25 @@ class VariantTile(QFrame):
         )
 
     def mark_failed(self, reason: str) -> None:
+        """No final image will come; ``reason`` becomes the tooltip."""
         if not self.is_final:
-            self.caption.setText(f"Variant {self.variant + 1} · failed")
-            self.setToolTip(reason)
+            self._mark_ended("failed")
+            # Rich text, so a long server message wraps instead of making a screen-wide
+            # tooltip; escaped, so markup in it is shown, not obeyed.
+            self.setToolTip(f"<p>{html.escape(reason)}</p>")
 
     def mark_cancelled(self) -> None:
         if not self.is_final:
-            suffix = " (partial kept)" if self.path else ""
-            self.caption.setText(f"Variant {self.variant + 1} · cancelled{suffix}")
+            self._mark_ended("cancelled")
+
+    def _mark_ended(self, how: str) -> None:
+        # A partial that arrived is a paid-for image on disk: Save, Copy and Use work on it.
+        kept = self.path is not None
+        suffix = " (partial kept)" if kept else ""
+        self.caption.setText(f"Variant {self.variant + 1} · {how}{suffix}")
+        if not kept:
+            self.picture.setText(f"{how}: no image")
+        self._enable_actions(kept)
 
     def _request(self, action: str) -> None:
         self.action_requested.emit(action, self.job_id, self.variant)
@@ -192,8 +213,7 @@ class JobSection(QFrame):
             self.add_tile(variant)
 
     def add_tile(self, variant: int) -> VariantTile:
-        tile = VariantTile(self.job_id, variant, self)
-        tile.setToolTip(self.toolTip())
+        tile = VariantTile(self.job_id, variant, self.toolTip(), self)
         self.tiles[variant] = tile
         self._relayout()
         return tile
@@ -285,6 +305,28 @@ class Gallery(QScrollArea):
     def set_status(self, job_id: int, text: str) -> None:
         if job_id in self.sections:
             self.sections[job_id].status.setText(text)
+
+    def mark_job_failed(self, job_id: int, message: str, variant: int | None = None) -> None:
+        """The job ended with ``message`` (or, with ``variant``, only that variant failed
+        and the job goes on): tiles still without a final image say so."""
+        section = self.sections.get(job_id)
+        if section is None:
+            return
+        if variant is None:
+            section.status.setText("failed")
+            tiles = list(section.tiles.values())
+        else:
+            tiles = [section.tiles[variant]] if variant in section.tiles else []
+        for tile in tiles:
+            tile.mark_failed(message)
+
+    def mark_job_cancelled(self, job_id: int) -> None:
+        section = self.sections.get(job_id)
+        if section is None:
+            return
+        section.status.setText("cancelled; what arrived is kept")
+        for tile in section.tiles.values():
+            tile.mark_cancelled()
 
     def discard(self, job_id: int, variant: int) -> None:
         section = self.sections.get(job_id)

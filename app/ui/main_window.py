@@ -287,6 +287,7 @@ class MainWindow(QMainWindow):
         self.first_run.open_requested.connect(self._on_open_requested)
         self.first_run.sample_requested.connect(self._on_sample_requested)
         self.error_bar.retry_requested.connect(self._on_retry_requested)
+        self.error_bar.settings_requested.connect(self.settings_requested.emit)
         jobs.job_started.connect(self._on_job_started)
         jobs.partial_received.connect(self.gallery.show_partial)
         jobs.image_received.connect(self.gallery.show_final)
@@ -473,22 +474,12 @@ class MainWindow(QMainWindow):
         self._set_busy(self.session.jobs.busy)
 
     def _on_job_failed(self, job_id: int, error: JobError) -> None:
-        self.gallery.set_status(job_id, "failed")
-        section = self.gallery.sections.get(job_id)
-        if section:
-            for tile in section.tiles.values():
-                tile.mark_failed(error.message)
-        self.error_bar.show_error(
-            error.message, code=error.code, request_id=error.request_id, retryable=error.retryable
-        )
+        self.gallery.mark_job_failed(job_id, error.message, error.variant)
+        self.error_bar.show_job_error(error)
         self._set_busy(self.session.jobs.busy)
 
     def _on_job_cancelled(self, job_id: int) -> None:
-        self.gallery.set_status(job_id, "cancelled; what arrived is kept")
-        section = self.gallery.sections.get(job_id)
-        if section:
-            for tile in section.tiles.values():
-                tile.mark_cancelled()
+        self.gallery.mark_job_cancelled(job_id)
         self._set_busy(self.session.jobs.busy)
 
     def _set_busy(self, busy: bool) -> None:
@@ -593,6 +584,11 @@ class MainWindow(QMainWindow):
     def _on_engine_failed(self, message: str) -> None:
         self.engine_label.setText("Local engine stopped")
         self._show_problem(message)
+
+    def return_focus(self) -> None:
+        """Give the keyboard back to the picture after a dialog or a button, so canvas
+        and compare shortcuts work at once (as in Krita and Photoshop)."""
+        self.stack.currentWidget().setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _show_problem(self, message: str) -> None:
         self.error_bar.show_error(message, retryable=False)

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -95,7 +96,8 @@ def test_singular_vendor_path_and_human_output(capsys, photo, out) -> None:
         )  # fmt: skip
     printed = capsys.readouterr().out
     assert code == 0
-    assert "variant 0 done" in printed and "1 image(s) saved" in printed
+    assert "variant 1 done" in printed and "1 image(s) saved" in printed
+    assert "variant 0" not in printed  # people count variants from 1, as the tiles do
 
 
 # --- invalid input: exit 2, nothing sent --------------------------------------------------
@@ -195,6 +197,45 @@ def test_a_dropped_stream_keeps_what_arrived(capsys, photo, out) -> None:
         "001-v0-partial0.png",
         "002-v0-partial1.png",
     ]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+@pytest.mark.parametrize("mask", [0o022, 0o002], ids=["umask-022", "umask-002"])
+def test_saved_images_get_the_users_umask(capsys, photo, out, mask: int) -> None:
+    stream = fs.sse([fs.partial(PNG, 0), fs.completed(PNG)])
+    previous = os.umask(mask)
+    try:
+        with fs.serve(stream) as server:
+            code, events, _ = run(capsys, "--base-url", server.base_url, "--image", str(photo),
+                                  "--prompt", "x", "--stream", "--partial-images", "1",
+                                  "--out", str(out))  # fmt: skip
+    finally:
+        os.umask(previous)
+    assert code == 0
+    files = [Path(f) for f in events[-1]["files"]]
+    assert len(files) == 2 and sorted(out.iterdir()) == sorted(files)
+    assert {oct(stat.S_IMODE(f.stat().st_mode)) for f in files} == {oct(0o666 & ~mask)}
+
+
+def test_people_read_variants_from_one_scripts_from_zero(capsys, photo, out) -> None:
+    stream = fs.sse([fs.partial(PNG, 0), fs.partial(PNG, 1), fs.completed(PNG)])
+    with fs.serve(stream) as server:
+        args = ["edit", "--base-url", server.base_url, "--image", str(photo), "--prompt", "x",
+                "--stream", "--partial-images", "2", "--n", "2", "--out"]  # fmt: skip
+        assert main([*args, str(out / "human")]) == 0
+        printed = capsys.readouterr().out
+        code, events, _ = run(capsys, *args[1:], str(out / "json"))
+    assert code == 0
+    lines = [line.split(":")[0] for line in printed.splitlines()]
+    for variant in (1, 2):
+        assert f"partial 1 of variant {variant}" in lines
+        assert f"partial 2 of variant {variant}" in lines
+        assert f"variant {variant} done" in lines
+    assert not any("variant 0" in line or "partial 0" in line for line in lines)
+    # --json is for scripts: the API's indexes, from 0, as documented.
+    partials = {(e["variant"], e["partial_index"]) for e in events if e["event"] == "partial"}
+    assert partials == {(0, 0), (0, 1), (1, 0), (1, 1)}
+    assert sorted(e["variant"] for e in events if e["event"] == "completed") == [0, 1]
 
 
 def test_a_bomb_from_the_server_is_refused_not_written(capsys, photo, out) -> None:

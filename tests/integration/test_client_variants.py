@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from app.client import ApiError, InputError, NetworkError
+from app.client import ApiError, InputError, NetworkError, ProtocolError
 from app.core.events import CompletedImage, PartialImage
 from app.core.request import EditRequest
 from tests.support import fault_server as fs
+from tests.support import images
 from tests.support.clients import PNG, collect, edit_request, harness
 from tests.support.images import png_bytes
 
@@ -73,7 +74,8 @@ async def test_a_failing_variant_does_not_stop_the_others(tmp_path: Path) -> Non
     error = caught.value
     failed = error.variant
     assert failed in (0, 1, 2)
-    assert str(error).startswith(f"variant {failed} (of 0 to 2) failed: the server reported")
+    # Counted from 1 in the message, as on the tiles; the attribute keeps the index.
+    assert str(error).startswith(f"variant {failed + 1} of 3 failed: the server reported")
     assert "the GPU caught fire" in str(error)
     finals = sorted(e.variant for e in received if isinstance(e, CompletedImage))
     assert finals == sorted({0, 1, 2} - {failed})
@@ -181,3 +183,15 @@ async def test_closing_variants_early_stops_every_request_at_once(tmp_path: Path
                     break
                 await asyncio.sleep(0.05)
     assert server.disconnects == 3
+
+
+async def test_messages_count_images_and_variants_from_one(tmp_path: Path) -> None:
+    # The partial after the first final belongs to the second variant: "variant 2", as the
+    # editor's second tile says, while the event keeps its index 1.
+    bomb = fs.partial(images.png_bomb(), 0)
+    with fs.serve(fs.sse([fs.completed(PNG), bomb])) as server:
+        async with harness(server) as h:
+            request = edit_request(tmp_path, stream=True, n=2)
+            with pytest.raises(ProtocolError) as caught:
+                await collect(h.client.variants(request, split_streams=False))
+    assert "partial image 1 of variant 2: has far too many pixels" in str(caught.value)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -153,3 +156,129 @@ def test_a_result_that_cannot_be_saved_says_what_to_do() -> None:
     assert error.kind == "disk" and error.retryable
     assert "/r/001-v0.png" in error.message and "No space left" in error.message
     assert "free some disk space" in error.message
+
+
+# --- a refused key, variant numbers, file permissions --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "code"), [(401, "invalid_api_key"), (403, "insufficient_permissions")]
+)
+def test_a_refused_key_is_not_retried_and_points_to_settings(
+    qt_loop, schema, tmp_path, photo, status: int, code: str
+) -> None:
+    reply = fs.error(status, "Incorrect API key provided.", code=code,
+                     headers={"x-request-id": "req_auth"})  # fmt: skip
+    with fs.serve(reply) as server:
+        jobs = make_jobs(schema, tmp_path, server.base_url, api_key="sk-wrong")
+
+        async def scenario():
+            failed = next_signal(jobs.job_failed)
+            jobs.submit(EditRequest((photo,), {"prompt": "x", "model": "m"}), LOCAL)
+            return await failed
+
+        _job, error = qt_loop.run(scenario())
+        assert len(server.requests) == 1
+    assert (error.kind, error.status, error.code) == ("auth", status, code)
+    assert error.needs_settings and not error.retryable
+    assert "Incorrect API key" in error.message and "Settings ▸ Providers" in error.message
+    assert error.request_id == "req_auth"
+
+
+def test_an_overloaded_server_is_worth_a_retry_not_a_settings_change(
+    qt_loop, schema, tmp_path, photo
+) -> None:
+    with fs.serve(fs.error(503, "overloaded", type="server_error")) as server:
+        jobs = make_jobs(schema, tmp_path, server.base_url, max_retries=0)
+
+        async def scenario():
+            failed = next_signal(jobs.job_failed)
+            jobs.submit(EditRequest((photo,), {"prompt": "x", "model": "m"}), LOCAL)
+            return await failed
+
+        _job, error = qt_loop.run(scenario())
+    assert error.kind == "api" and error.retryable and not error.needs_settings
+
+
+def test_messages_count_variants_from_one(qt_loop, schema, tmp_path, photo) -> None:
+    good = images.png_bytes(200, 150)
+    broken = images.corrupt(good)  # a whole PNG by its header and end, garbage inside
+
+    def scenario_for(request: fs.RecordedRequest, _index: int) -> fs.Reply:
+        second = request.headers.get("x-retouch-variant") == "1"
+        return fs.sse([fs.completed(broken if second else good)])
+
+    values = {"prompt": "x", "model": "m", "n": 2, "stream": True}
+    with fs.serve(scenario_for) as server:
+        jobs = make_jobs(schema, tmp_path, server.base_url, variant_header="X-Retouch-Variant")
+        seen = Recorder(jobs)
+
+        async def scenario():
+            finished = next_signal(jobs.job_finished)
+            jobs.submit(EditRequest((photo,), values), LOCAL)
+            await finished
+
+        qt_loop.run(scenario())
+    (error,) = seen.failures
+    assert error.variant == 1 and error.message.startswith("Variant 2: ")
+    assert "-v1-final.png" in error.message and "another program" in error.message
+    assert [v for v, _, _ in seen.finals] == [0]
+
+
+def test_a_failing_variant_is_named_from_one_in_the_job_error(
+    qt_loop, schema, tmp_path, photo
+) -> None:
+    def scenario_for(request: fs.RecordedRequest, _index: int) -> fs.Reply:
+        if request.headers.get("x-retouch-variant") == "2":
+            return fs.error(500, "the GPU caught fire", type="server_error")
+        return fs.sse([fs.completed(images.png_bytes(40, 30))])
+
+    values = {"prompt": "x", "model": "m", "n": 3, "stream": True}
+    with fs.serve(scenario_for) as server:
+        jobs = make_jobs(
+            schema, tmp_path, server.base_url, variant_header="X-Retouch-Variant", max_retries=0
+        )
+
+        async def scenario():
+            failed = next_signal(jobs.job_failed)
+            jobs.submit(EditRequest((photo,), values), LOCAL)
+            return await failed
+
+        _job, error = qt_loop.run(scenario())
+    assert error.message.startswith("variant 3 of 3 failed: ")
+    assert "variant 2 " not in error.message and "of 0 to" not in error.message
+    assert error.variant is None  # the job ended: every tile without a final failed
+
+
+@pytest.fixture(params=[0o022, 0o002], ids=["umask-022", "umask-002"])
+def umask(request) -> Iterator[int]:
+    previous = os.umask(request.param)
+    try:
+        yield request.param
+    finally:
+        os.umask(previous)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_results_and_the_job_card_get_the_users_umask(
+    qt_loop, schema, tmp_path, photo, umask: int
+) -> None:
+    png = images.png_bytes(40, 30)
+    stream = fs.sse([fs.partial(png, 0), fs.completed(png)])
+    with fs.serve(stream) as server:
+        jobs = make_jobs(schema, tmp_path, server.base_url)
+
+        async def scenario():
+            finished = next_signal(jobs.job_finished)
+            job_id = jobs.submit(
+                EditRequest((photo,), {"prompt": "x", "model": "m", "stream": True,
+                                       "partial_images": 1}), LOCAL,
+            )  # fmt: skip
+            await finished
+            return job_id
+
+        job_id = qt_loop.run(scenario())
+    written = sorted(jobs.jobs[job_id].folder.iterdir())
+    assert [p.name for p in written] == ["001-v0-partial0.png", "002-v0-final.png", "job.json"]
+    modes = {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in written}
+    assert set(modes.values()) == {oct(0o666 & ~umask)}, modes

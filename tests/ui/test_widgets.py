@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QColor, QImage
 
+from app.client import ApiError
 from app.core.providers import LOCAL_ID, OPENAI_ID, Provider, builtin_providers
+from app.models.jobs import JobError
 from app.models.keys import KeyStore
 from app.models.settings import Settings
 from app.ui.error_bar import ErrorBar
@@ -72,6 +75,76 @@ def test_single_request_variants_get_tiles_as_they_come(gallery) -> None:
     assert sorted(gallery.sections[3].tiles) == [0, 2]
 
 
+def caption_is_fully_visible(tile) -> bool:
+    """The caption's whole text shows: on one line, or wrapped into a label tall enough."""
+    caption = tile.caption
+    width = caption.contentsRect().width()
+    one_line = caption.fontMetrics().horizontalAdvance(caption.text()) <= width
+    wrapped = caption.wordWrap() and caption.height() >= caption.heightForWidth(caption.width())
+    inside_tile = caption.geometry().bottom() <= tile.contentsRect().bottom()
+    return (one_line or wrapped) and inside_tile
+
+
+def test_a_cancelled_partial_can_be_saved_copied_and_used(qtbot, gallery) -> None:
+    gallery.add_job(7, 10, "p", "model: gpt-image-1")
+    gallery.show_partial(7, 9, 0, solid("red"), "/r/001-v9-partial0.png")
+    tile = gallery.sections[7].tiles[9]
+    assert not tile.buttons["save"].isEnabled()  # still streaming: wait for the final
+    gallery.mark_job_cancelled(7)
+    assert "Variant 10 · cancelled (partial kept)" in tile.caption.text()
+    assert gallery.sections[7].status.text() == "cancelled; what arrived is kept"
+    for key in ("save", "copy", "use", "discard"):
+        assert tile.buttons[key].isEnabled(), key
+    assert gallery.tile_path(7, 9) == Path("/r/001-v9-partial0.png")
+    with qtbot.waitSignal(gallery.action_requested) as blocker:
+        qtbot.mouseClick(tile.buttons["save"], Qt.MouseButton.LeftButton)
+    assert blocker.args == ["save", 7, 9]
+    empty = gallery.sections[7].tiles[0]
+    assert "cancelled" in empty.caption.text() and "partial" not in empty.caption.text()
+    assert empty.picture.text() != "waiting…" and not empty.buttons["save"].isEnabled()
+
+
+def test_a_long_caption_is_never_cut_off(qtbot, gallery) -> None:
+    gallery.add_job(8, 10, "p", "")
+    gallery.show_partial(8, 9, 2, solid("red"), "/r/001-v9-partial2.png")
+    gallery.mark_job_cancelled(8)
+    tile = gallery.sections[8].tiles[9]
+    qtbot.waitUntil(lambda: caption_is_fully_visible(tile), timeout=2000)
+    # The text really is wider than the tile: this checks wrapping, not a short caption.
+    assert tile.caption.fontMetrics().horizontalAdvance(tile.caption.text()) > tile.width()
+
+
+def test_tiles_without_an_image_say_the_job_failed_and_why(gallery) -> None:
+    gallery.add_job(4, 3, "p", "model: gpt-image-1")
+    gallery.show_final(4, 0, solid("green"), "/r/001-v0-final.png")
+    gallery.show_partial(4, 1, 0, solid("red"), "/r/002-v1-partial0.png")
+    reason = "variant 3 of 3 failed: 500 Internal Server Error: <overloaded> & retried"
+    gallery.mark_job_failed(4, reason)
+    done, partial, empty = (gallery.sections[4].tiles[v] for v in range(3))
+    assert gallery.sections[4].status.text() == "failed"
+    assert done.caption.text() == "Variant 1 · final" and "model:" in done.toolTip()
+    assert partial.caption.text() == "Variant 2 · failed (partial kept)"
+    assert partial.buttons["use"].isEnabled()
+    assert empty.caption.text() == "Variant 3 · failed"
+    assert "waiting" not in empty.picture.text() and "failed" in empty.picture.text()
+    assert html.escape(reason) in empty.toolTip()  # shown as text, not taken as markup
+    assert not empty.buttons["save"].isEnabled()
+
+
+def test_one_variant_failing_leaves_the_job_and_the_other_tiles_alone(gallery) -> None:
+    gallery.add_job(6, 2, "p", "model: gpt-image-1")
+    gallery.set_status(6, "streaming…")
+    gallery.mark_job_failed(6, "Variant 2: 002-v1-final.png could not be decoded", variant=1)
+    first, second = gallery.sections[6].tiles[0], gallery.sections[6].tiles[1]
+    assert gallery.sections[6].status.text() == "streaming…"
+    assert first.caption.text() == "Variant 1" and first.picture.text() == "waiting…"
+    assert second.caption.text() == "Variant 2 · failed"
+    gallery.show_partial(6, 1, 1, solid("blue"), "/r/003-v1-partial1.png")  # it goes on
+    assert second.caption.text() == "Variant 2 · partial 2"
+    assert second.toolTip() == "model: gpt-image-1"
+    gallery.mark_job_failed(99, "a job the gallery does not show")  # no error
+
+
 # --- error bar and prompt ----------------------------------------------------------------
 
 
@@ -86,6 +159,23 @@ def test_error_bar_shows_code_and_request_id(qtbot) -> None:
         qtbot.mouseClick(bar.retry, Qt.MouseButton.LeftButton)
     bar.show_error("blocked", retryable=False)
     assert bar.retry.isHidden()
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_refused_key_offers_settings_not_retry(qtbot, status: int) -> None:
+    bar = ErrorBar()
+    qtbot.addWidget(bar)
+    bar.show()
+    error = JobError.from_exception(
+        ApiError("Incorrect API key provided", status=status, code="invalid_api_key")
+    )
+    bar.show_job_error(error)
+    assert bar.retry.isHidden() and not bar.settings.isHidden()
+    assert "Settings ▸ Providers" in bar.message.text()
+    with qtbot.waitSignal(bar.settings_requested):
+        qtbot.mouseClick(bar.settings, Qt.MouseButton.LeftButton)
+    bar.show_job_error(JobError.from_exception(ApiError("overloaded", status=503)))
+    assert not bar.retry.isHidden() and bar.settings.isHidden()
 
 
 def test_prompt_history_is_a_keystroke_away(qtbot) -> None:
