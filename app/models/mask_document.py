@@ -3,8 +3,9 @@ operations, observable through signals."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, QRect, QSize, Signal
@@ -12,7 +13,13 @@ from PySide6.QtGui import QUndoStack
 
 from app.core import mask as core
 from app.core.mask import Box, Brush, Edit, MaskSource, Stroke
-from app.models.mask_history import DEFAULT_UNDO_BUDGET, DEFAULT_UNDO_LIMIT, MaskHistory, Region
+from app.models.mask_history import (
+    DEFAULT_UNDO_BUDGET,
+    DEFAULT_UNDO_LIMIT,
+    MaskHistory,
+    Region,
+    SwapStep,
+)
 
 
 def to_qrect(box: Box) -> QRect:
@@ -35,7 +42,8 @@ class MaskDocument(QObject):
     mask_changed = Signal(QRect)
     """Pixels in this rectangle (image coordinates) changed."""
     mask_reset = Signal(QSize)
-    """A new, empty mask of this size replaced the old one; the history was cleared."""
+    """A new mask array of this size replaced the old one: a new picture (the history was
+    cleared), or a step that traded the picture and its mask."""
     stroke_started = Signal()
     stroke_committed = Signal(QRect)
     stroke_aborted = Signal()
@@ -98,6 +106,21 @@ class MaskDocument(QObject):
         if self._mask.size == 0:
             return 0.0
         return float(np.count_nonzero(self._mask >= core.EDIT_THRESHOLD)) / self._mask.size
+
+    def swap_mask(self, mask: np.ndarray) -> np.ndarray:
+        """Install a whole new coverage array (of any size) and return the old one, keeping
+        the history: for steps that trade the picture and its mask (``push_swap``)."""
+        core.check_mask(mask)
+        if self._stroke is not None:
+            self.abort_stroke()
+        old, self._mask = self._mask, mask
+        self.mask_reset.emit(self.size)
+        return old
+
+    def push_swap(self, text: str, state: Any, swap: Callable[[Any], Any], nbytes: int) -> None:
+        """Record, as one undo step, a trade of state that ``swap`` has just made: undo
+        calls ``swap(state)``, which installs ``state`` and returns what it replaced."""
+        self._history.push_step(SwapStep(text, state, swap, nbytes, self._history))
 
     def reset(self, width: int, height: int) -> None:
         """Start over with an empty mask of a new size (a new image was opened)."""

@@ -10,9 +10,9 @@ new; with compression and the swap we keep half).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
@@ -40,19 +40,38 @@ class SwapTarget(Protocol):
         ...
 
 
-class PatchCommand(QUndoCommand):
-    """One undoable mask step. It is pushed after the change is already in the mask, so its
-    first redo (which QUndoStack.push calls) does nothing."""
+class Step(QUndoCommand):
+    """A step of the history. It is pushed after its change is already made, so its first
+    redo (which QUndoStack.push calls) does nothing; while the history is replayed (see
+    ``MaskHistory._trim``) undo and redo do nothing either."""
 
-    def __init__(self, text: str, regions: Sequence[Region], history: MaskHistory) -> None:
+    def __init__(self, text: str, history: MaskHistory) -> None:
         super().__init__(text)
-        self.regions = list(regions)
         self._history = history
         self._applied = True
 
     @property
     def nbytes(self) -> int:
+        raise NotImplementedError
+
+    def replay_copy(self) -> Step:
+        """The same step, to push again when the stack is rebuilt."""
+        raise NotImplementedError
+
+
+class PatchCommand(Step):
+    """One undoable change of mask pixels."""
+
+    def __init__(self, text: str, regions: Sequence[Region], history: MaskHistory) -> None:
+        super().__init__(text, history)
+        self.regions = list(regions)
+
+    @property
+    def nbytes(self) -> int:
         return sum(region.nbytes for region in self.regions)
+
+    def replay_copy(self) -> Step:
+        return PatchCommand(self.text(), self.regions, self._history)
 
     def redo(self) -> None:
         if self._applied:
@@ -62,6 +81,44 @@ class PatchCommand(QUndoCommand):
 
     def undo(self) -> None:
         self.regions = self._history.swap(self.regions)
+
+
+class SwapStep(Step):
+    """A step that trades a whole state (a picture and its mask, say) with the current one:
+    ``swap(state)`` installs ``state`` and returns the one it replaced."""
+
+    def __init__(
+        self,
+        text: str,
+        state: Any,
+        swap: Callable[[Any], Any],
+        nbytes: int,
+        history: MaskHistory,
+    ) -> None:
+        super().__init__(text, history)
+        self.state = state
+        self._swap = swap
+        self._nbytes = nbytes
+
+    @property
+    def nbytes(self) -> int:
+        return self._nbytes
+
+    def replay_copy(self) -> Step:
+        return SwapStep(self.text(), self.state, self._swap, self._nbytes, self._history)
+
+    def redo(self) -> None:
+        if self._applied:
+            self._applied = False
+            return
+        self._trade()
+
+    def undo(self) -> None:
+        self._trade()
+
+    def _trade(self) -> None:
+        if not self._history.replaying:
+            self.state = self._swap(self.state)
 
 
 class MaskHistory:
@@ -89,8 +146,15 @@ class MaskHistory:
     def nbytes(self) -> int:
         return sum(command.nbytes for command in self._commands())
 
+    @property
+    def replaying(self) -> bool:
+        return self._replaying
+
     def push(self, text: str, regions: Sequence[Region]) -> None:
-        self.stack.push(PatchCommand(text, regions, self))
+        self.push_step(PatchCommand(text, regions, self))
+
+    def push_step(self, step: Step) -> None:
+        self.stack.push(step)
         self._trim()
 
     def swap(self, regions: Sequence[Region]) -> list[Region]:
@@ -98,9 +162,9 @@ class MaskHistory:
             return list(regions)
         return self._target.swap_regions(regions)
 
-    def _commands(self) -> list[PatchCommand]:
+    def _commands(self) -> list[Step]:
         commands = (self.stack.command(i) for i in range(self.stack.count()))
-        return [command for command in commands if isinstance(command, PatchCommand)]
+        return [command for command in commands if isinstance(command, Step)]
 
     def _trim(self) -> None:
         commands = self._commands()
@@ -115,12 +179,12 @@ class MaskHistory:
             drop += 1
         if drop == 0:
             return
-        kept = [(command.text(), command.regions) for command in commands[drop:]]
+        kept = [command.replay_copy() for command in commands[drop:]]
         self._replaying = True
         try:
             self.stack.clear()
-            for text, regions in kept:
-                self.stack.push(PatchCommand(text, regions, self))
+            for step in kept:
+                self.stack.push(step)
             self.stack.setIndex(index - drop)
         finally:
             self._replaying = False

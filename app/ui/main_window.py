@@ -72,7 +72,6 @@ class MainWindow(QMainWindow):
         self.spawn = spawn
         self.sample = sample
         self._canvas_path: Path | None = None
-        self._mask_to_keep = None
 
         self.canvas = MaskCanvas(document=session.mask, parent=self)
         self.error_bar = ErrorBar()
@@ -336,35 +335,13 @@ class MainWindow(QMainWindow):
             self._show_problem("\n".join(problems))
 
     def use_result(self, path: Path) -> None:
-        """Make a result the image being edited, keeping the painted mask when the sizes
-        match (the mask is the designer's work; it is not thrown away silently)."""
-        document = self.session.mask
-        self._mask_to_keep = document.mask.copy() if document.has_painting() else None
-        confirm = self.canvas.confirm_discard
-        self.canvas.confirm_discard = lambda _text: True
-        try:
-            self.canvas.open_file(path)
-        finally:
-            self.canvas.confirm_discard = confirm
-
-    def _restore_kept_mask(self) -> None:
-        kept, self._mask_to_keep = self._mask_to_keep, None
-        if kept is None:
-            return
-        document = self.session.mask
-        if kept.shape == document.mask.shape:
-            document.replace(kept, "Keep the mask")
-            return
-        height, width = kept.shape
-        self._show_problem(
-            f"The result is {document.width}x{document.height} but the mask was painted at "
-            f"{width}x{height}: paint the mask again, or undo to go back."
-        )
+        """Make a result the picture being edited: one undo step that keeps the painted
+        mask when the sizes match (the mask is the designer's work)."""
+        self.canvas.use_file(path)
 
     def _on_canvas_image_opened(self, name: str) -> None:
         path = Path(name)
         self.first_run.hide()
-        self._restore_kept_mask()
         if path.is_file():
             self._canvas_path = path
             if self.session.inputs.first != path:

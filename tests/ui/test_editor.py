@@ -228,22 +228,64 @@ def test_a_pasted_image_becomes_the_first_input(qt_loop, editor) -> None:
     assert images.Image.open(first).size == (120, 90)
 
 
-def test_use_a_result_as_input_keeps_the_mask(qt_loop, editor, tmp_path) -> None:
+def test_use_a_result_keeps_the_mask_and_undo_brings_everything_back(
+    qt_loop, editor, tmp_path
+) -> None:
     window, session = editor.window, editor.session
     same_size = images.write(tmp_path / "result.png", images.png_bytes(600, 400))
+
+    def undo() -> None:
+        QTest.keyClick(window.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+
+    async def scenario():
+        await open_sample_and_paint(editor)
+        original = window.canvas.image().copy()
+        painted = session.mask.mask.copy()
+        window.use_result(same_size)
+        await until(lambda: session.inputs.first == same_size)
+        assert np.array_equal(session.mask.mask, painted), "the mask is kept"
+        assert window.canvas.image() != original
+        undo()  # one step: the photo, its mask and its history come back
+        await until(lambda: session.inputs.first != same_size)
+        assert window.canvas.image() == original
+        assert np.array_equal(session.mask.mask, painted)
+        undo()  # the stroke painted before Use
+        assert not session.mask.has_painting()
+        QTest.keyClick(
+            window.canvas,
+            Qt.Key.Key_Z,
+            Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+        )
+        QTest.keyClick(
+            window.canvas,
+            Qt.Key.Key_Z,
+            Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+        )
+        await until(lambda: session.inputs.first == same_size)
+        assert np.array_equal(session.mask.mask, painted), "redo brings the result back"
+        return original
+
+    qt_loop.run(scenario())
+
+
+def test_using_a_result_of_another_size_starts_an_empty_mask_undoably(
+    qt_loop, editor, tmp_path
+) -> None:
+    window, session = editor.window, editor.session
+    other = images.write(tmp_path / "square.png", images.png_bytes(1024, 1024))
 
     async def scenario():
         await open_sample_and_paint(editor)
         painted = session.mask.mask.copy()
-        window.use_result(same_size)
-        await until(lambda: session.inputs.first == same_size)
-        await until(lambda: session.mask.has_painting())
-        return painted
+        window.use_result(other)
+        await until(lambda: session.inputs.first == other)
+        assert session.mask.mask.shape == (1024, 1024) and not session.mask.has_painting()
+        assert "another size" in window.canvas.hud_text
+        session.mask.undo()
+        await until(lambda: session.inputs.first != other)
+        assert np.array_equal(session.mask.mask, painted)
 
-    painted = qt_loop.run(scenario())
-    assert np.array_equal(session.mask.mask, painted)
-    session.mask.undo()
-    assert not session.mask.has_painting()  # keeping the mask is one undoable step
+    qt_loop.run(scenario())
 
 
 def test_retry_sends_the_same_request_again(qt_loop, editor) -> None:

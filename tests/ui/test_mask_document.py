@@ -225,3 +225,42 @@ def test_brush_settings_clamp_and_step() -> None:
     small = BrushSettings(size=1)
     small.grow()
     assert small.size == 2
+
+
+def test_a_swap_step_trades_whole_masks_and_survives_trimming() -> None:
+    document = MaskDocument(40, 30, undo_budget=5_000)
+    stroke(document, [(5, 5), (20, 10)], Brush(radius=4, hardness=1.0))
+    states = {"picture": "A"}
+
+    def swap(state: tuple[str, np.ndarray]) -> tuple[str, np.ndarray]:
+        previous = (states["picture"], document.swap_mask(state[1]))
+        states["picture"] = state[0]
+        return previous
+
+    before = swap(("B", core.new_mask(64, 48)))
+    document.push_swap("Use result", before, swap, nbytes=1_000)
+    assert document.size.width() == 64 and states["picture"] == "B"
+    for i in range(8):  # over the budget: the oldest steps go, the newest stay usable
+        stroke(document, [(i, i), (i + 30, i + 10)], Brush(radius=6, hardness=1.0))
+    assert document.undo_bytes <= 5_000 or document.undo_stack.count() == 1
+    while document.undo_stack.canUndo():
+        document.undo()
+    # Every step still undoes in order: the strokes, then the picture (if it was kept).
+    assert document.size.width() == (40 if document.undo_stack.count() >= 9 else 64)
+    document.undo_stack.setIndex(document.undo_stack.count())
+    assert states["picture"] == "B" and document.size.width() == 64
+
+
+def test_undo_of_a_swap_step_brings_back_the_strokes_before_it() -> None:
+    document = MaskDocument(40, 30)
+    stroke(document, [(5, 5), (20, 10)], Brush(radius=4, hardness=1.0))
+    painted = document.mask.copy()
+    before = document.swap_mask(painted.copy())
+    document.push_swap("Use result", before, document.swap_mask, nbytes=before.nbytes)
+    stroke(document, [(30, 20), (35, 25)], Brush(radius=3, hardness=1.0))
+    document.undo()
+    assert np.array_equal(document.mask, painted)
+    document.undo()  # the swap
+    assert np.array_equal(document.mask, painted)
+    document.undo()  # the first stroke: its history was kept
+    assert not document.has_painting()

@@ -46,6 +46,10 @@ class PhotoItem(QGraphicsItem):
     def image(self) -> QImage:
         return self._levels[0] if self._levels else QImage()
 
+    @property
+    def levels(self) -> list[QImage]:
+        return self._levels
+
     def set_levels(self, levels: list[QImage]) -> None:
         self.prepareGeometryChange()
         self._levels = levels

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
@@ -35,7 +36,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QGraphicsScene, QMessageBox, QWidget
 
-from app.core.mask import MaskSource
+from app.core.mask import MaskSource, new_mask
 from app.models.brush_settings import BrushSettings
 from app.models.levels import build_levels
 from app.models.mask_document import MaskDocument
@@ -138,6 +139,8 @@ class MaskCanvas(ZoomView):
         self._ants_timer = QTimer(self, interval=_ANTS_MS)
         self._ants_timer.timeout.connect(self._on_ants_tick)
 
+        self._picture_name = ""
+        self._use_next = False
         self._loader = FileLoader(self)
         self._loader.image_loaded.connect(self._on_image_loaded)
         self._loader.image_failed.connect(self.image_open_failed)
@@ -181,8 +184,16 @@ class MaskCanvas(ZoomView):
         path = Path(path)
         if not self._may_discard(f"Open {path.name}? The painted mask will be lost."):
             return False
+        self._use_next = False
         self._loader.load_image(path)
         return True
+
+    def use_file(self, path: Path | str) -> None:
+        """Make a result the picture being edited, as one undo step: the painted mask
+        stays when the sizes match, and Undo brings back the previous picture, its mask and
+        the strokes before it. Reports through image_opened / image_open_failed."""
+        self._use_next = True
+        self._loader.load_image(Path(path))
 
     def paste(self) -> bool:
         """Open the clipboard's image (or image file)."""
@@ -221,13 +232,43 @@ class MaskCanvas(ZoomView):
         self._tool.cancel()
         self.photo.set_levels(loaded.levels)
         image = loaded.image
+        self._picture_name = loaded.name
         self.document.reset(image.width(), image.height())
         self._update_scene_rect()
         self.fit()
         self.image_opened.emit(loaded.name)
 
     def _on_image_loaded(self, loaded: LoadedImage) -> None:
-        self._show(loaded)
+        if self._use_next:
+            self._use_picture(loaded)
+        else:
+            self._show(loaded)
+
+    def _use_picture(self, loaded: LoadedImage) -> None:
+        self._tool.cancel()
+        image, mask = loaded.image, self.document.mask
+        if mask.shape == (image.height(), image.width()):
+            kept = mask.copy()
+        else:
+            kept = new_mask(image.width(), image.height())
+            self.show_hud("The result has another size: the mask starts empty (Undo goes back)")
+        before = self._swap_picture((loaded.name, loaded.levels, kept))
+        nbytes = sum(level.sizeInBytes() for level in before[1]) + before[2].nbytes
+        self.document.push_swap("Use result", before, self._swap_picture, nbytes)
+
+    def _swap_picture(
+        self, state: tuple[str, list[QImage], np.ndarray]
+    ) -> tuple[str, list[QImage], np.ndarray]:
+        name, levels, mask = state
+        previous = (self._picture_name, self.photo.levels, self.document.swap_mask(mask))
+        resized = self.photo.image.size() != levels[0].size()
+        self.photo.set_levels(levels)
+        self._picture_name = name
+        self._update_scene_rect()
+        if resized:
+            self.fit()
+        self.image_opened.emit(name)
+        return previous
 
     def _on_mask_loaded(self, loaded: LoadedMask) -> None:
         if loaded.coverage.shape != self.document.mask.shape:
