@@ -60,6 +60,7 @@ class EditorSession(QObject):
         self.work_dir = work_dir
         self.split_streams = True
         self.last_request: EditRequest | None = None
+        self._running_intent: tuple[object, ...] | None = None
         self._mask_serial = 0
         for signal in (params.problems_changed, inputs.changed, mask.mask_reset):
             signal.connect(self._announce)
@@ -119,7 +120,22 @@ class EditorSession(QObject):
             self.generate_refused.emit(problems)
             return None
         request = EditRequest(images=images, values=self.params.request_values(), mask=mask_path)
+        self._running_intent = self.intent()
+        self.mask.undo_stack.setClean()  # the mask is kept with the job
         return self.submit(request)
+
+    def intent(self) -> tuple[object, ...]:
+        """What the designer asks for right now: the same intent twice is the same bill."""
+        values = tuple(sorted((k, repr(v)) for k, v in self.params.request_values().items()))
+        mask = (id(self.mask.mask), self.mask.undo_stack.index(), self.mask.has_painting())
+        return (self.provider.id, tuple(self.inputs.paths), values, mask)
+
+    def repeats_running_job(self) -> bool:
+        return self.jobs.busy and self._running_intent == self.intent()
+
+    def mask_unsaved(self) -> bool:
+        """Painting that exists nowhere but here: not saved to a file, not sent in a job."""
+        return self.mask.has_painting() and not self.mask.undo_stack.isClean()
 
     def submit(self, request: EditRequest) -> int:
         self.last_request = request
@@ -131,8 +147,11 @@ class EditorSession(QObject):
         return self.submit(self.last_request)
 
     async def save_mask(self, path: Path) -> None:
+        index = self.mask.undo_stack.index()
         png = await asyncio.to_thread(to_api_png, self.mask.mask.copy())
         await asyncio.to_thread(write_atomic, path, png)
+        if self.mask.undo_stack.index() == index:  # no stroke came in while it was written
+            self.mask.undo_stack.setClean()
 
     async def save_pasted(self, image: QImage) -> Path:
         """Write a pasted picture to the work folder, so requests can stream it from disk."""

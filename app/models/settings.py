@@ -83,6 +83,15 @@ class Settings(QObject):
     def set_flag(self, key: str, value: bool) -> None:
         self._store.setValue(key, value)
 
+    def integer(self, key: str, default: int) -> int:
+        try:
+            return int(self._store.value(key, default))
+        except (TypeError, ValueError):
+            return default
+
+    def set_integer(self, key: str, value: int) -> None:
+        self._store.setValue(key, int(value))
+
     def results_dir(self) -> Path:
         value = self._store.value("results/dir")
         if isinstance(value, str) and value:

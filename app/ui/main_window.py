@@ -11,6 +11,7 @@ from typing import Any
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QImage, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QComboBox,
     QDockWidget,
@@ -39,6 +40,7 @@ from app.ui.error_bar import ErrorBar
 from app.ui.first_run import FirstRunPanel
 from app.ui.gallery import Gallery
 from app.ui.input_strip import InputStrip
+from app.ui.keyboard import HiddenKeyGuard, buttons_keep_focus_away, set_window_wide
 from app.ui.params import ParameterPanel
 from app.ui.prompt_box import PromptBox
 
@@ -65,12 +67,14 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.setWindowTitle("Retouch Studio")
         self.setObjectName("main-window")
-        self.resize(1440, 900)
         self.session = session
         self.settings = settings
         self.compare = compare
         self.spawn = spawn
         self.sample = sample
+        # None asks with a dialog; tests put an answer here. (Not a bound method: that
+        # would make a reference cycle through the window.)
+        self.confirm_quit: Callable[[str], bool] | None = None
         self._canvas_path: Path | None = None
 
         self.canvas = MaskCanvas(document=session.mask, parent=self)
@@ -87,8 +91,9 @@ class MainWindow(QMainWindow):
         column.addWidget(self.error_bar)
         column.addWidget(self.stack, 1)
         self.setCentralWidget(center)
-        self.addToolBar(Qt.ToolBarArea.LeftToolBarArea, ToolPalette(self.canvas, self))
-        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, ToolOptionsBar(self.canvas, self))
+        self.canvas_toolbars = (ToolPalette(self.canvas, self), ToolOptionsBar(self.canvas, self))
+        self.addToolBar(Qt.ToolBarArea.LeftToolBarArea, self.canvas_toolbars[0])
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.canvas_toolbars[1])
 
         self.inputs = InputStrip(session.inputs)
         self.prompt = PromptBox(settings.prompt_history())
@@ -100,7 +105,9 @@ class MainWindow(QMainWindow):
         self._dock(
             "params", "Parameters", self._with_presets(), Qt.DockWidgetArea.RightDockWidgetArea
         )
-        self._dock("results", "Results", self.gallery, Qt.DockWidgetArea.RightDockWidgetArea)
+        self._dock(
+            "results", "Results", self._with_keep_options(), Qt.DockWidgetArea.RightDockWidgetArea
+        )
         self.tabifyDockWidget(self.docks["params"], self.docks["results"])
         self.docks["params"].raise_()
         self.resizeDocks([self.docks["inputs"]], [150], Qt.Orientation.Horizontal)
@@ -121,6 +128,12 @@ class MainWindow(QMainWindow):
         self._update_split_note()
         self.canvas.installEventFilter(self)
         self._update_first_run()
+        self.stack.currentChanged.connect(self._on_page_changed)
+        self._on_page_changed()
+        buttons_keep_focus_away(self)
+        self.key_guard = HiddenKeyGuard(self, self.return_focus)
+        QApplication.instance().installEventFilter(self.key_guard)
+        self._size_to_screen()
 
     # --- layout -----------------------------------------------------------------------
 
@@ -166,6 +179,7 @@ class MainWindow(QMainWindow):
 
     def _with_keep_options(self) -> QWidget:
         self.paste_back = QCheckBox("Paste back onto the original")
+        self.paste_back.setObjectName("paste-back")
         self.paste_back.setToolTip(
             "Save and Use take the result inside the mask only: every pixel outside it stays "
             "exactly the original's (GPT image models redraw the whole picture). Right-click "
@@ -175,9 +189,14 @@ class MainWindow(QMainWindow):
         self.feather = QSpinBox()
         self.feather.setRange(0, 64)
         self.feather.setSuffix(" px feather")
-        self.feather.setValue(int(self.compare.feather_px))
+        self.feather.setObjectName("feather")
+        self.feather.setToolTip("How far inside the mask the blend reaches full strength")
+        self.feather.setValue(
+            self.settings.integer("keep/feather_px", int(self.compare.feather_px))
+        )
+        self.compare.feather_px = self.feather.value()
         self.paste_back.toggled.connect(self._on_paste_back_toggled)
-        self.feather.valueChanged.connect(lambda px: setattr(self.compare, "feather_px", px))
+        self.feather.valueChanged.connect(self._on_feather_changed)
         self._on_paste_back_toggled(self.paste_back.isChecked())
         row = QHBoxLayout()
         row.addWidget(self.paste_back, 1)
@@ -188,6 +207,10 @@ class MainWindow(QMainWindow):
         layout.addLayout(row)
         layout.addWidget(self.gallery, 1)
         return box
+
+    def _on_feather_changed(self, px: int) -> None:
+        self.compare.feather_px = px
+        self.settings.set_integer("keep/feather_px", px)
 
     def _on_paste_back_toggled(self, on: bool) -> None:
         self.compare.paste_back = on
@@ -367,6 +390,7 @@ class MainWindow(QMainWindow):
     def _update_first_run(self) -> None:
         empty = not self.session.inputs.paths and not self.canvas.has_image()
         self.first_run.setVisible(empty)
+        self.canvas.set_drop_text_visible(not empty)  # the card says it already
         if empty:
             self.first_run.center_in(self.canvas)
             self.first_run.raise_()
@@ -397,6 +421,15 @@ class MainWindow(QMainWindow):
 
     def _on_generate_requested(self) -> None:
         if not self.generate_button.isEnabled():
+            return
+        if self.session.repeats_running_job() and self.sender() is not self.generate_button:
+            # One paid job per intent: a second Ctrl+Enter while the same request runs is
+            # more likely a double press than a wish to pay twice.
+            self.statusBar().showMessage(
+                "This request is already running. Click Generate again to start another "
+                "one (it is billed again).",
+                8000,
+            )
             return
         self.error_bar.hide()
         self.prompt.remember(self.prompt.toPlainText())
@@ -462,6 +495,7 @@ class MainWindow(QMainWindow):
     def _set_busy(self, busy: bool) -> None:
         self.cancel_button.setEnabled(busy)
         self.cancel_action.setEnabled(busy)
+        self.generate_button.setText("Generate again" if busy else "Generate")
 
     # --- results ----------------------------------------------------------------------------
 
@@ -562,6 +596,14 @@ class MainWindow(QMainWindow):
         self.engine_label.setText("Local engine stopped")
         self._show_problem(message)
 
+    def _on_page_changed(self, *_: object) -> None:
+        """Canvas keys are window-wide while the canvas is shown, and gone while the
+        compare view (with keys of its own: O, X, Ctrl+0...) has the picture area."""
+        on_canvas = self.stack.currentWidget() is self.canvas
+        set_window_wide(list(self.canvas.canvas_actions), on_canvas)
+        for bar in self.canvas_toolbars:
+            bar.setEnabled(on_canvas)
+
     def return_focus(self) -> None:
         """Give the keyboard back to the picture after a dialog or a button, so canvas
         and compare shortcuts work at once (as in Krita and Photoshop)."""
@@ -617,8 +659,28 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
             self.session.jobs.cancel()
+        elif self.session.mask_unsaved() and not (self.confirm_quit or self._ask_to_quit)(
+            "The painted mask has not been saved or sent. Quit and lose it?"
+        ):
+            event.ignore()
+            return
         self.save_layout()
         super().closeEvent(event)
+
+    def _ask_to_quit(self, text: str) -> bool:
+        answer = QMessageBox.question(self, "Quit Retouch Studio?", text)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _size_to_screen(self) -> None:
+        """The first size comes from the screen (a saved layout overrides it): at most
+        1440x900, and never more than 92 % of what the screen has free."""
+        if self.settings.window_state()[0] is not None:
+            return
+        free = self.screen().availableGeometry()
+        width = min(1440, int(free.width() * 0.92))
+        height = min(900, int(free.height() * 0.92))
+        self.resize(width, height)
+        self.move(free.center() - self.rect().center())
 
     def save_layout(self) -> None:
         self.settings.set_window_state(self.saveGeometry(), self.saveState())

@@ -26,6 +26,7 @@ def editor(qapp, qt_loop, tmp_path: Path, monkeypatch) -> Iterator[Editor]:
     monkeypatch.setenv("RETOUCH_HOME", str(tmp_path / "home"))
     made = build_editor()
     made.window.canvas.confirm_discard = lambda _text: True
+    made.window.confirm_quit = lambda _text: True
     made.window.resize(1280, 820)
     made.window.show()
     yield made

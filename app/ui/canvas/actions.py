@@ -8,7 +8,7 @@ An editor that wants them window-wide can add them to its menus and change the c
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt
@@ -70,6 +70,9 @@ class CanvasActions(QObject):
 
     def names(self) -> list[str]:
         return list(self._actions)
+
+    def __iter__(self) -> Iterator[QAction]:
+        return iter(self._actions.values())
 
     def _add(
         self,

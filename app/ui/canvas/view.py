@@ -101,7 +101,8 @@ class MaskCanvas(ZoomView):
         super().__init__(parent)
         self.document = document or MaskDocument(parent=self)
         self.brush = brush or BrushSettings(self)
-        self.confirm_discard = confirm_discard or (lambda text: ask_to_discard(self, text))
+        # None asks with a dialog (no lambda over self: a reference cycle through the canvas).
+        self.confirm_discard: Callable[[str], bool] | None = confirm_discard
 
         self._overlay_color = QColor(DEFAULT_OVERLAY_COLOR)
         self._overlay_opacity = DEFAULT_OVERLAY_OPACITY
@@ -141,6 +142,7 @@ class MaskCanvas(ZoomView):
 
         self._picture_name = ""
         self._use_next = False
+        self._drop_text_visible = True
         self._loader = FileLoader(self)
         self._loader.image_loaded.connect(self._on_image_loaded)
         self._loader.image_failed.connect(self.image_open_failed)
@@ -225,8 +227,15 @@ class MaskCanvas(ZoomView):
     def wait_for_loads(self, msecs: int = -1) -> bool:
         return self._loader.wait(msecs)
 
+    def set_drop_text_visible(self, visible: bool) -> None:
+        """Whether an empty canvas invites a drop (off while a welcome card covers it)."""
+        self._drop_text_visible = visible
+        self.viewport().update()
+
     def _may_discard(self, text: str) -> bool:
-        return not self.document.has_painting() or self.confirm_discard(text)
+        if not self.document.has_painting():
+            return True
+        return self.confirm_discard(text) if self.confirm_discard else ask_to_discard(self, text)
 
     def _show(self, loaded: LoadedImage) -> None:
         self._tool.cancel()
@@ -608,7 +617,7 @@ class MaskCanvas(ZoomView):
         painter.resetTransform()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         area = QRectF(self.viewport().rect())
-        if not self.has_image() or self._drop_hover:
+        if (not self.has_image() and self._drop_text_visible) or self._drop_hover:
             self._paint_drop_hint(painter, area)
         if self._hud_text:
             self._paint_hud(painter)
