@@ -51,10 +51,9 @@ class HiddenKeyGuard(QObject):
             return False
         if watched.isVisible() or watched.window() is not self._window:
             return False
-        target = self._fallback()
+        target = self._fallback()  # also gives it the focus
         if target is watched or not target.isVisible():
             return False
-        target.setFocus(Qt.FocusReason.OtherFocusReason)
         if event.type() == QEvent.Type.ShortcutOverride:
             return True  # the key event that follows is redirected too
         self.redirected += 1

@@ -16,12 +16,14 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
     QFileDialog,
+    QFrame,
     QHBoxLayout,
     QInputDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QStackedWidget,
     QVBoxLayout,
@@ -237,7 +239,13 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(box)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(row)
-        layout.addWidget(self.params, 1)
+        # Scrolls rather than pushing the window past a 720-pixel-high screen.
+        scroll = QScrollArea(box)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(self.params)
+        layout.addWidget(scroll, 1)
         return box
 
     def _build_menus(self) -> None:
@@ -604,10 +612,12 @@ class MainWindow(QMainWindow):
         for bar in self.canvas_toolbars:
             bar.setEnabled(on_canvas)
 
-    def return_focus(self) -> None:
+    def return_focus(self) -> QWidget:
         """Give the keyboard back to the picture after a dialog or a button, so canvas
-        and compare shortcuts work at once (as in Krita and Photoshop)."""
-        self.stack.currentWidget().setFocus(Qt.FocusReason.OtherFocusReason)
+        and compare shortcuts work at once (as in Krita and Photoshop); returns it."""
+        picture = self.stack.currentWidget()
+        picture.setFocus(Qt.FocusReason.OtherFocusReason)
+        return picture
 
     def _show_problem(self, message: str) -> None:
         self.error_bar.show_error(message, retryable=False)
