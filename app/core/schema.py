@@ -215,9 +215,6 @@ class Schema:
     def model_names(self, provider: str | None = None) -> tuple[str, ...]:
         return tuple(m.name for m in self.models if m.provider == provider)
 
-    def defaults(self) -> dict[str, Any]:
-        return {s.name: s.default for s in self.value_fields if s.default is not None}
-
     def rules_for(self, model: str | None) -> ModelRules:
         """The rules for a model name; an unknown name gets the most permissive rules."""
         name = (model or "").strip()

@@ -10,7 +10,7 @@ from pathlib import Path
 from PIL import Image
 from PySide6.QtGui import QImage
 
-from app.core.imageio import EXTENSIONS, decode_image, sniff_format, write_atomic
+from app.core.imageio import decode_image, sniff_format, write_atomic
 from app.models.jobs import decode_for_display
 
 FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp"}
@@ -44,14 +44,6 @@ def convert(source: Path, target: Path, *, quality: int = 95) -> Path:
     return write_atomic(target, buffer.getvalue())
 
 
-async def save_as(source: Path, target: Path) -> Path:
-    return await asyncio.to_thread(convert, source, target)
-
-
 async def load_full(source: Path) -> QImage:
     data = await asyncio.to_thread(source.read_bytes)
     return await asyncio.to_thread(decode_for_display, data, 1 << 30)
-
-
-def suggested_name(source: Path, fmt: str) -> str:
-    return source.stem + EXTENSIONS[fmt]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from PySide6.QtCore import QPoint, QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QAction, QImage, QPixmap
 from PySide6.QtWidgets import (
     QFrame,
@@ -356,9 +356,3 @@ class Gallery(QScrollArea):
 
     def sizeHint(self) -> QSize:
         return QSize(2 * TILE_EDGE + 48, 400)
-
-    def tile_at(self, point: QPoint) -> VariantTile | None:
-        widget = self.widget().childAt(point)
-        while widget is not None and not isinstance(widget, VariantTile):
-            widget = widget.parentWidget()
-        return widget

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QImage, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -695,7 +695,3 @@ class MainWindow(QMainWindow):
     def save_layout(self) -> None:
         self.settings.set_window_state(self.saveGeometry(), self.saveState())
         self.settings.set_prompt_history(self.prompt.history)
-
-
-def copy_to_clipboard(image: QImage) -> None:
-    QGuiApplication.clipboard().setImage(image)

@@ -3,6 +3,7 @@ umask gives (not the private mode of the temporary file they are written through
 
 from __future__ import annotations
 
+import asyncio
 import os
 import stat
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QFileDialog
 
-from app.models.results import save_as
+from app.models.results import convert
 from tests.support import fault_server as fs
 from tests.support import images
 from tests.support.editor import open_sample_and_paint, until, use_provider
@@ -40,8 +41,9 @@ def test_save_as_in_any_format_follows_the_umask(qt_loop, tmp_path: Path, umask:
     as_png, as_jpeg = tmp_path / "copy.png", tmp_path / "converted.jpg"
 
     async def save_both() -> None:
-        await save_as(source, as_png)  # the same format: a plain copy of the bytes
-        await save_as(source, as_jpeg)  # re-encoded
+        # the same format: a plain copy of the bytes
+        await asyncio.to_thread(convert, source, as_png)
+        await asyncio.to_thread(convert, source, as_jpeg)  # re-encoded
 
     qt_loop.run(save_both())
     assert as_png.read_bytes() == source.read_bytes()
@@ -52,7 +54,7 @@ def test_saving_over_a_file_keeps_its_permissions(qt_loop, tmp_path: Path, umask
     source = images.write(tmp_path / "001-v0-final.png", images.png_bytes(40, 30))
     target = images.write(tmp_path / "shared.png", b"an older export")
     target.chmod(0o660)
-    qt_loop.run(save_as(source, target))
+    qt_loop.run(asyncio.to_thread(convert, source, target))
     assert target.read_bytes() == source.read_bytes() and mode_of(target) == 0o660
 
 

@@ -107,9 +107,6 @@ class FileLoader(QObject):
         path = Path(path)
         self._start("image", str(path), lambda: decode_levels(path, str(path), self._max_pixels))
 
-    def load_image_bytes(self, data: bytes, name: str) -> None:
-        self._start("image", name, lambda: decode_levels(data, name, self._max_pixels))
-
     def load_qimage(self, image: QImage, name: str) -> None:
         """An image already decoded (the clipboard's): only its zoom levels are built."""
         self._start("image", name, lambda: LoadedImage(name, build_levels(image)))

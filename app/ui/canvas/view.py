@@ -294,9 +294,6 @@ class MaskCanvas(ZoomView):
     def tool(self) -> ToolKind:
         return self._tool.kind
 
-    def tool_object(self, kind: ToolKind | None = None) -> Tool:
-        return self._tools[kind or self._tool.kind]
-
     def set_tool(self, kind: ToolKind | str) -> None:
         kind = ToolKind(kind)
         if kind == self._tool.kind:

@@ -106,10 +106,6 @@ class CompareView(ZoomView):
     def image_size(self) -> QSize:
         return QSize(self._size)
 
-    @property
-    def wiping(self) -> bool:
-        return self._wiping
-
     def show_pictures(
         self,
         primary: Picture | None,
