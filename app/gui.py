@@ -35,6 +35,7 @@ from app.models.results import load_full
 from app.models.session import EditorSession
 from app.models.settings import Settings
 from app.models.workers import favour_ui_thread, worker_executor
+from app.qt.asyncgens import install_asyncgen_hooks
 from app.qt.collector import UiThreadCollector
 from app.ui.main_window import MainWindow
 from app.ui.settings_dialog import SettingsDialog
@@ -198,9 +199,11 @@ def tune_allocator() -> None:
 
 def configure_workers(loop: asyncio.AbstractEventLoop) -> None:
     """Worker threads that yield to the UI thread (app.models.workers): the pool behind
-    ``asyncio.to_thread`` and the GIL switch interval."""
+    ``asyncio.to_thread`` and the GIL switch interval; and abandoned streams closed on the
+    loop (app.qt.asyncgens)."""
     loop.set_default_executor(worker_executor())
     favour_ui_thread()
+    install_asyncgen_hooks(loop)
 
 
 def freeze_startup_objects() -> None:

@@ -8,6 +8,7 @@ the signal), never with qtbot.waitSignal, which would nest a Qt loop in a runnin
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Coroutine, Iterator
 from typing import Any, TypeVar
 
@@ -16,6 +17,7 @@ import qasync
 from PySide6.QtCore import SignalInstance
 
 from app.models.workers import worker_executor
+from app.qt.asyncgens import install_asyncgen_hooks
 
 T = TypeVar("T")
 
@@ -53,7 +55,10 @@ def _session_qt_loop(qapp) -> Iterator[asyncio.AbstractEventLoop]:
     # when the interpreter exits.
     executor = worker_executor()
     loop.set_default_executor(executor)
+    old_hooks = install_asyncgen_hooks(loop)  # as the editor does (app.gui.configure_workers)
     yield loop
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    sys.set_asyncgen_hooks(*old_hooks)
     executor.shutdown(wait=True, cancel_futures=True)
     loop.close()  # while Qt is still alive, so the loop's signals can be disconnected
 
