@@ -41,6 +41,7 @@ def apply_dark_theme(app: QApplication) -> None:
         QToolButton { border: 1px solid transparent; border-radius: 6px; padding: 4px; }
         QToolButton:hover { background: #44444a; }
         QToolButton:checked { background: #2f4f8f; border-color: #4080ff; }
+        QToolButton:focus { border-color: #9cb8ff; }
         QLabel[role="caption"] { color: #a8a8b0; }
         QStatusBar { background: #2a2a2e; color: #a8a8b0; }
         QStatusBar QLabel { color: #a8a8b0; padding: 0 8px; }
@@ -57,8 +58,15 @@ def apply_dark_theme(app: QApplication) -> None:
         QLabel[role="tile-caption"] { color: #c8c8ce; }
         QFrame[role="tile"] { background: #2c2c30; border: 1px solid #3c3c42; border-radius: 6px; }
         QLabel[role="tile-picture"] { background: #222225; border-radius: 4px; color: #77777e; }
+        QPushButton { background: #3c3c42; border: 1px solid #505057; border-radius: 5px;
+            padding: 4px 12px; }
+        QPushButton:hover { background: #46464d; }
+        QPushButton:pressed { background: #2f4f8f; }
+        QPushButton:disabled { background: #34343a; color: #7c7c84; border-color: #424248; }
+        QPushButton:focus { border-color: #9cb8ff; }
         QPushButton#generate { background: #2f5fcf; color: white; font-weight: 600;
             padding: 6px 14px; border-radius: 6px; }
         QPushButton#generate:disabled { background: #3a3a40; color: #8a8a92; }
+        QPushButton#generate:focus { border: 2px solid #b8ccff; }
         """
     )

@@ -7,10 +7,18 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QCheckBox, QLineEdit, QSpinBox
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QToolButton,
+)
 
 from app.gui import Editor, build_editor
 from app.ui.canvas import ToolKind
+from app.ui.theme import apply_dark_theme
 from tests.support.editor import open_sample_and_paint, until
 from tests.support.qtloop import next_signal
 
@@ -146,3 +154,19 @@ def test_the_first_size_fits_the_screen(editor: Editor) -> None:
         assert built.window.minimumSizeHint().height() <= 690, "fits 1280x720 with a panel"
     finally:
         built.window.close()
+
+
+def test_the_focused_button_is_drawn_differently(qt_loop, qapp, editor: Editor) -> None:
+    apply_dark_theme(qapp)
+    window = editor.window
+    qt_loop.run(open_sample_and_paint(editor))
+    qt_loop.run(until(lambda: window.generate_button.isEnabled()))
+    plain_button = next(b for b in window.findChildren(QPushButton) if b.text() == "Add…")
+    tool_button = window.findChildren(QToolButton)[3]
+    for button in (window.generate_button, plain_button, tool_button):
+        window.canvas.setFocus()
+        QApplication.processEvents()
+        plain = button.grab().toImage()
+        button.setFocus(Qt.FocusReason.TabFocusReason)  # reached with Tab
+        QApplication.processEvents()
+        assert button.grab().toImage() != plain, f"{button.text()!r}: focus is not visible"
