@@ -11,7 +11,6 @@ from typing import Any
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QImage, QKeySequence
 from PySide6.QtWidgets import (
-    QApplication,
     QCheckBox,
     QComboBox,
     QDockWidget,
@@ -42,7 +41,7 @@ from app.ui.error_bar import ErrorBar
 from app.ui.first_run import FirstRunPanel
 from app.ui.gallery import Gallery
 from app.ui.input_strip import InputStrip
-from app.ui.keyboard import HiddenKeyGuard, buttons_keep_focus_away, set_window_wide
+from app.ui.keyboard import buttons_keep_focus_away, set_window_wide
 from app.ui.params import ParameterPanel
 from app.ui.prompt_box import PromptBox
 
@@ -133,8 +132,6 @@ class MainWindow(QMainWindow):
         self.stack.currentChanged.connect(self._on_page_changed)
         self._on_page_changed()
         buttons_keep_focus_away(self)
-        self.key_guard = HiddenKeyGuard(self, self.return_focus)
-        QApplication.instance().installEventFilter(self.key_guard)
         self._size_to_screen()
 
     # --- layout -----------------------------------------------------------------------
@@ -144,6 +141,10 @@ class MainWindow(QMainWindow):
         dock.setObjectName(f"dock-{name}")
         dock.setWidget(widget)
         self.addDockWidget(area, dock)
+        # A dock behind another's tab is moved off screen, not hidden: without this, Tab
+        # and typed keys could still reach its fields (issue 10: "w" typed into a hidden
+        # User field). Disabled, it leaves the focus chain and gives the focus back.
+        dock.visibilityChanged.connect(widget.setEnabled)
         if not hasattr(self, "docks"):
             self.docks: dict[str, QDockWidget] = {}
         self.docks[name] = dock

@@ -52,12 +52,21 @@ def test_a_key_for_a_hidden_field_goes_to_the_picture(qt_loop, editor: Editor) -
     user = window.params.editors["user"].box
     assert isinstance(user, QLineEdit)
     user.setFocus()
-    window.docks["params"].hide()  # as behind a tab: the field cannot be seen
-    assert not user.isVisible()
-    QTest.keyClick(user, Qt.Key.Key_W)
+    window.docks["results"].raise_()  # the Parameters page goes behind its tab
+    QApplication.processEvents()
+    assert not user.isEnabled() and window.focusWidget() is not user
+    QTest.keyClick(user, Qt.Key.Key_W)  # addressed to it all the same
     assert user.text() == "", "nothing is typed into a field nobody can see"
-    assert window.key_guard.redirected >= 1
-    assert window.canvas.hasFocus() or window.focusWidget() is window.canvas
+
+
+def test_keys_for_a_closed_dock_go_to_the_picture(qt_loop, editor: Editor) -> None:
+    window = editor.window
+    qt_loop.run(open_sample_and_paint(editor))
+    window.prompt.setFocus()
+    window.docks["prompt"].hide()  # View ▸ Prompt unticked while it had the focus
+    QTest.keyClick(window.prompt, Qt.Key.Key_E)
+    assert window.prompt.toPlainText() == "remove the spoon"
+    assert window.focusWidget() is not window.prompt
 
 
 def test_ctrl_enter_does_not_pay_twice_for_a_running_job(qt_loop, editor: Editor) -> None:
@@ -170,3 +179,18 @@ def test_the_focused_button_is_drawn_differently(qt_loop, qapp, editor: Editor) 
         button.setFocus(Qt.FocusReason.TabFocusReason)  # reached with Tab
         QApplication.processEvents()
         assert button.grab().toImage() != plain, f"{button.text()!r}: focus is not visible"
+
+
+def test_tab_never_stops_in_a_page_behind_a_dock_tab(editor: Editor) -> None:
+    window = editor.window
+    window.docks["params"].raise_()
+    QApplication.processEvents()
+    window.canvas.setFocus()
+    reached = []
+    for _ in range(60):
+        window.focusNextChild()
+        reached.append(window.focusWidget())
+        if reached[-1] is window.canvas:
+            break
+    assert window.paste_back not in reached and window.gallery not in reached
+    assert window.prompt in reached and window.params.editors["user"].box in reached
