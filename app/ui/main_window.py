@@ -129,6 +129,9 @@ class MainWindow(QMainWindow):
         self._update_split_note()
         self.canvas.installEventFilter(self)
         self._update_first_run()
+        # Tab follows the layout, left to right: the inputs, the picture, then the prompt.
+        QWidget.setTabOrder(self.inputs.remove, self.canvas)
+        QWidget.setTabOrder(self.canvas, self.prompt)
         self.stack.currentChanged.connect(self._on_page_changed)
         self._on_page_changed()
         buttons_keep_focus_away(self)

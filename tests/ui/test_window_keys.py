@@ -194,3 +194,9 @@ def test_tab_never_stops_in_a_page_behind_a_dock_tab(editor: Editor) -> None:
             break
     assert window.paste_back not in reached and window.gallery not in reached
     assert window.prompt in reached and window.params.editors["user"].box in reached
+    # Left to right as laid out: the inputs, the picture, the prompt, the parameters.
+    start = reached.index(window.inputs.list)
+    after_inputs = reached[start:] + reached[:start]
+    order = [after_inputs.index(w) for w in (window.canvas, window.prompt)]
+    assert order == sorted(order) and order[1] == order[0] + 1
+    assert after_inputs.index(window.params.editors["user"].box) > order[1]
