@@ -4,7 +4,7 @@ paste-back switch on screen and remembered, and a question before a painted mask
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
@@ -200,3 +200,17 @@ def test_tab_never_stops_in_a_page_behind_a_dock_tab(editor: Editor) -> None:
     order = [after_inputs.index(w) for w in (window.canvas, window.prompt)]
     assert order == sorted(order) and order[1] == order[0] + 1
     assert after_inputs.index(window.params.editors["user"].box) > order[1]
+
+
+def test_the_pointer_over_the_picture_brings_the_keyboard_unless_typing(
+    qt_loop, editor: Editor
+) -> None:
+    window = editor.window
+    qt_loop.run(open_sample_and_paint(editor))
+    presets = window.presets
+    presets.setFocus()
+    QApplication.sendEvent(window.canvas.viewport(), QEvent(QEvent.Type.Enter))
+    assert window.focusWidget() is window.canvas, "Space and tool keys now reach the canvas"
+    window.prompt.setFocus()
+    QApplication.sendEvent(window.canvas.viewport(), QEvent(QEvent.Type.Enter))
+    assert window.focusWidget() is window.prompt, "typing is never interrupted"

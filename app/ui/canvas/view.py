@@ -34,7 +34,16 @@ from PySide6.QtGui import (
     QShowEvent,
     QTabletEvent,
 )
-from PySide6.QtWidgets import QGraphicsScene, QMessageBox, QWidget
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
+    QGraphicsScene,
+    QLineEdit,
+    QMessageBox,
+    QPlainTextEdit,
+    QTextEdit,
+    QWidget,
+)
 
 from app.core.mask import MaskSource, new_mask
 from app.models.brush_settings import BrushSettings
@@ -226,6 +235,16 @@ class MaskCanvas(ZoomView):
 
     def wait_for_loads(self, msecs: int = -1) -> bool:
         return self._loader.wait(msecs)
+
+    def _take_focus_unless_typing(self) -> None:
+        """The pointer over the picture brings the keyboard with it (Space to pan, tool
+        keys), unless the designer is typing in a text field of this window."""
+        focused = QApplication.focusWidget()
+        typing = isinstance(focused, QLineEdit | QAbstractSpinBox | QPlainTextEdit | QTextEdit)
+        if focused is not None and focused.window() is not self.window():
+            return  # a dialog or another window has the keyboard
+        if not typing and not self.hasFocus():
+            self.setFocus(Qt.FocusReason.MouseFocusReason)
 
     def set_drop_text_visible(self, visible: bool) -> None:
         """Whether an empty canvas invites a drop (off while a welcome card covers it)."""
@@ -512,6 +531,7 @@ class MaskCanvas(ZoomView):
         if kind == QEvent.Type.Enter:
             self._pointer_inside = True
             self._refresh_cursor()
+            self._take_focus_unless_typing()
         elif kind == QEvent.Type.Leave:
             self._pointer_inside = False
             self._refresh_cursor()
