@@ -286,3 +286,14 @@ def test_damaged_settings_do_not_break_start_up(schema, store) -> None:
     settings.save_preset("fast", {"quality": "low"})
     assert settings.presets() == {"fast": {"quality": "low"}}
     assert isinstance(Provider.from_json({"id": "c", "kind": "custom"}), Provider)
+
+
+def test_only_a_custom_vendor_shows_example_values(qtbot, schema) -> None:
+    dialog = dialog_for(qtbot, schema, KeyStore())
+    dialog.list.setCurrentRow(0)  # the local engine: nothing to type, nothing to suggest
+    assert dialog._current.kind == "local"
+    assert dialog.base_url.placeholderText() == "" and not dialog.base_url.isEnabled()
+    dialog.add.click()
+    assert dialog._current.kind == "custom"
+    assert dialog.base_url.placeholderText().startswith("https://")
+    assert dialog.models.placeholderText() != ""
