@@ -249,6 +249,9 @@ async def _main(app: QApplication) -> int:
         if not closed.done():
             closed.set_result(None)
 
+    # The window's close ends _main, which then shuts down in order (jobs, the engine, the
+    # settings); Qt must not stop the event loop under it first.
+    app.setQuitOnLastWindowClosed(False)
     app.lastWindowClosed.connect(finish)
     # Ctrl+C in the terminal or a SIGTERM from the session: stop the engine and leave.
     # Python runs signal handlers only between bytecodes, so a timer wakes it up.

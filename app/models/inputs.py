@@ -33,6 +33,7 @@ class InputsModel(QObject):
         self.thumbnails: dict[Path, QImage] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._decode_slots = asyncio.Semaphore(THUMBNAIL_DECODES_AT_ONCE)
+        self._replace_serial = 0
 
     @property
     def limit(self) -> int:
@@ -58,10 +59,17 @@ class InputsModel(QObject):
         return problems
 
     async def replace_first(self, path: Path) -> list[str]:
+        """Make ``path`` the first input once its file checks out. The newest call wins: a
+        check that ends after a newer call started changes nothing (the canvas has moved
+        on to the newer picture already)."""
+        self._replace_serial += 1
+        serial = self._replace_serial
         try:
             info = await asyncio.to_thread(probe_file, path, self._schema)
         except ImageFileError as exc:
-            return [str(exc)]
+            return [str(exc)] if serial == self._replace_serial else []
+        if serial != self._replace_serial:
+            return []
         if self.paths:
             self.paths.pop(0)
         self._insert(0, path, info)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -396,7 +396,14 @@ class MainWindow(QMainWindow):
         await self._replace_first(path)
 
     def _on_first_input_changed(self, first: str) -> None:
+        # Later, from the event loop: this signal can come from inside a task, and opening
+        # may ask about the painted mask in a modal dialog, whose nested event loop would
+        # run other tasks' steps inside this one.
         if first and Path(first) != self._canvas_path:
+            QTimer.singleShot(0, lambda: self._open_first(Path(first)))
+
+    def _open_first(self, first: Path) -> None:
+        if self.session.inputs.first == first != self._canvas_path:
             self.canvas.open_file(first)
 
     def _update_first_run(self) -> None:

@@ -211,6 +211,20 @@ def test_keys_pressed_in_the_view_stay_in_the_view(host: Host) -> None:
     assert not host.prompt.text() and not host.painting.toPlainText()
 
 
+def test_d_pressed_in_the_right_pane_keeps_the_keys_in_the_view(host: Host) -> None:
+    # Found by the soak test: in side by side the right pane (B) can have the keyboard;
+    # D hides it, and the focus used to fall out of the view (S and W then did nothing).
+    panel = host.panel
+    model = Model(panel)
+    host.open_compare()
+    model.deliver()
+    panel.view.right_view.setFocus()
+    press(Qt.Key.Key_D)
+    assert panel.view.mode == "difference" and in_view(panel)
+    press(Qt.Key.Key_S)
+    assert panel.view.mode == "side" and in_view(panel)
+
+
 def test_focus_given_to_the_page_lands_in_the_view(host: Host) -> None:
     # The editor's return_focus, after a dialog, gives the keyboard to the current page.
     Model(host.panel)

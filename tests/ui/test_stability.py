@@ -6,15 +6,20 @@ from __future__ import annotations
 import asyncio
 import gc
 import threading
+import time
 import weakref
 
 import pytest
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
 from app.gui import Editor
+from app.models import inputs as inputs_module
+from app.models.inputs import InputsModel
 from app.qt.collector import UiThreadCollector, due_generation
 from app.ui.settings_dialog import SettingsDialog
 from tests.support.editor import menu_action, press_when_shown, python_owned_children, until
+from tests.support.images import png_bytes, write
+from tests.support.soak import run_child
 
 
 def test_providers_ok_then_open_a_photo_many_times(qt_loop, editor: Editor) -> None:
@@ -137,3 +142,43 @@ def test_a_dropped_async_generator_is_closed_on_the_loop(qt_loop) -> None:
 
     qt_loop.run(scenario())
     assert cleaned == [threading.main_thread().name]
+
+
+@pytest.mark.timeout(120)
+def test_closing_the_window_after_a_generation_shuts_down_in_order(tmp_path) -> None:
+    # Found by the soak: Qt ended the event loop on the last window's close before the
+    # editor's shutdown ran (RuntimeError "Event loop stopped before Future completed",
+    # exit 1, the engine left running).
+    steps = ("--steps", "open_sample,brush,prompt,generate")
+    run = run_child(4, 1, home=tmp_path, timeout=90, extra=steps)
+    assert run.returncode == 0, run.tail()
+    assert "Event loop stopped" not in run.tail() and "QProcess: Destroyed" not in run.tail()
+
+
+def test_a_late_check_of_an_older_picture_does_not_replace_a_newer_one(
+    qt_loop, schema, monkeypatch, tmp_path
+) -> None:
+    # Found by the soak: a picture dropped while an older one was still being checked came
+    # back on the canvas by itself once the older check ended.
+    older = write(tmp_path / "older.png", png_bytes(40, 30))
+    newer = write(tmp_path / "newer.png", png_bytes(50, 30))
+    checked = inputs_module.probe_file
+
+    def slow_for_the_older(path, schema):
+        if path == older:
+            time.sleep(0.3)
+        return checked(path, schema)
+
+    monkeypatch.setattr(inputs_module, "probe_file", slow_for_the_older)
+    model = InputsModel(schema)
+    firsts: list[str] = []
+    model.first_changed.connect(firsts.append)
+
+    async def scenario() -> list[list[str]]:
+        first = asyncio.ensure_future(model.replace_first(older))
+        await asyncio.sleep(0.05)
+        second = asyncio.ensure_future(model.replace_first(newer))
+        return list(await asyncio.gather(first, second))
+
+    assert qt_loop.run(scenario()) == [[], []]
+    assert model.paths == [newer] and firsts == [str(newer)]

@@ -390,6 +390,9 @@ class CompareWidget(QWidget):
     def _refresh(self) -> None:
         """Show the pictures as the mode says."""
         side = self._mode == "side"
+        if not side and self.right_view.hasFocus():
+            # The pane with the keyboard is about to go: keep the keys in the compare view.
+            self.left_view.setFocus(Qt.FocusReason.OtherFocusReason)
         self.right_view.setVisible(side)
         self._seam.setVisible(side)
         left, right = self.left_view, self.right_view
