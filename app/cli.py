@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 from urllib.parse import urlsplit
 
 from app import __version__
@@ -54,14 +54,40 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
+class _Parser(argparse.ArgumentParser):
+    """No abbreviated flags (``--api-key`` must not mean ``--api-key-env``), and an error
+    about unknown arguments names the flags only: a value typed after an unknown flag may be
+    a secret, and is never echoed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        prefix = "unrecognized arguments: "
+        if message.startswith(prefix):
+            flags = [word for word in message[len(prefix) :].split() if word.startswith("-")]
+            message = prefix + (" ".join(flags) or "(values not shown)")
+            if any(flag.split("=")[0] in SECRET_FLAGS for flag in flags):
+                message += (
+                    ". Keys are never given on the command line (they would stay in the shell's"
+                    " history and show in ps): put the key in an environment variable and name"
+                    " it with --api-key-env VAR"
+                )
+        super().error(message)
+
+
+SECRET_FLAGS = {"--api-key", "--key", "--apikey"}
+
+
 def build_parser(schema: Schema) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="retouch",
         description="Retouch photos with OpenAI-compatible image-edit APIs. "
         "With no command, opens the editor.",
     )
     parser.add_argument("--version", action="version", version=f"retouch {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="{edit,serve}")
+    commands = parser.add_subparsers(dest="command", metavar="{edit,serve}", parser_class=_Parser)
     _add_edit_command(commands, schema)
     _add_serve_command(commands)
     return parser

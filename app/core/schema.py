@@ -218,7 +218,11 @@ class Schema:
     def rules_for(self, model: str | None) -> ModelRules:
         """The rules for a model name; an unknown name gets the most permissive rules."""
         name = (model or "").strip()
-        base = next((m for m in self.models if m.name == name), None)
+        known = {m.name: m for m in self.models}
+        suffixes = [suffix for suffix, _ in self.patterns if name.endswith(suffix)]
+        # A pattern's name takes its base model's rules ("gpt-image-1-plus": gpt-image-1's).
+        bases = [name] + [name[: -len(suffix)] for suffix in suffixes]
+        base = next((known[b] for b in bases if b in known), None)
         if base is None:
             base = ModelRules(name=name, size=self.unknown_size, known=False)
         extra = {
@@ -230,7 +234,7 @@ class Schema:
         if not extra:
             return base
         return ModelRules(
-            name=base.name,
+            name=name,
             size=base.size,
             unsupported={**base.unsupported, **extra},
             excluded_choices=base.excluded_choices,

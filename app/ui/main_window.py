@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.events import Usage
+from app.core.mask import MaskSource
 from app.models.compare import CompareModel, Source
 from app.models.jobs import JobError
 from app.models.session import EditorSession, refused_text
@@ -76,6 +77,7 @@ class MainWindow(QMainWindow):
         # None asks with a dialog; tests put an answer here. (Not a bound method: that
         # would make a reference cycle through the window.)
         self.confirm_quit: Callable[[str], bool] | None = None
+        self._pending_mask: tuple[Path, MaskSource] | None = None
         self._canvas_path: Path | None = None
 
         self.canvas = MaskCanvas(document=session.mask, parent=self)
@@ -261,7 +263,12 @@ class MainWindow(QMainWindow):
         self._action(menu, "&Add input images…", self._on_add_requested, "Ctrl+Shift+O")
         self._action(menu, "Open the &sample photo", self._on_sample_requested)
         menu.addSeparator()
-        self._action(menu, "&Load mask…", self._on_load_mask_requested)
+        self._action(menu, "&Load mask…", lambda: self._on_load_mask_requested("auto"))
+        self._action(
+            menu,
+            "Load black-and-white mask (black = edit)…",
+            lambda: self._on_load_mask_requested("black"),
+        )
         self._action(menu, "Sa&ve mask…", self._on_save_mask_requested, "Ctrl+Shift+S")
         menu.addSeparator()
         self._action(menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
@@ -274,6 +281,7 @@ class MainWindow(QMainWindow):
         menu = self.menuBar().addMenu("&View")
         for name in ("view.fit", "view.actual", "view.zoom_in", "view.zoom_out", "view.outline"):
             menu.addAction(canvas.action(name))
+        self._build_tools_menu()
         self.compare_action = self._action(
             menu, "&Compare results", self._on_compare_toggled, "Ctrl+K"
         )
@@ -290,6 +298,16 @@ class MainWindow(QMainWindow):
         self.cancel_action.setEnabled(False)
         menu = self.menuBar().addMenu("&Settings")
         self._action(menu, "&Providers…", self.settings_requested.emit, "Ctrl+,")
+
+    def _build_tools_menu(self) -> None:
+        actions = self.canvas.canvas_actions
+        menu = self.menuBar().addMenu("&Tools")
+        menu.addActions(actions.tool_group.actions())
+        menu.addSeparator()
+        for name in ("brush.smaller", "brush.larger", "brush.softer", "brush.harder"):
+            menu.addAction(actions[name])
+        menu.addAction(actions["brush.swap"])
+        menu.addAction(actions["brush.pressure"])
 
     def _action(self, menu, text: str, slot: Callable[[], object], shortcut=None) -> QAction:
         action = QAction(text, self)
@@ -317,7 +335,7 @@ class MainWindow(QMainWindow):
         self.inputs.add_requested.connect(self._on_add_requested)
         self.canvas.image_opened.connect(self._on_canvas_image_opened)
         self.canvas.image_open_failed.connect(self._show_problem)
-        self.canvas.mask_load_failed.connect(lambda message, _wrong: self._show_problem(message))
+        self.canvas.mask_load_failed.connect(self._on_mask_load_failed)
         self.first_run.open_requested.connect(self._on_open_requested)
         self.first_run.sample_requested.connect(self._on_sample_requested)
         self.error_bar.retry_requested.connect(self._on_retry_requested)
@@ -416,10 +434,26 @@ class MainWindow(QMainWindow):
 
     # --- masks ----------------------------------------------------------------------------
 
-    def _on_load_mask_requested(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Load mask", "", "PNG (*.png);;All (*)")
+    def _on_load_mask_requested(self, mode: MaskSource) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load mask", "", IMAGE_FILTER)
         if path:
-            self.canvas.load_mask_file(path)
+            self._pending_mask = (Path(path), mode)
+            self.canvas.load_mask_file(path, mode=mode)
+
+    def _on_mask_load_failed(self, message: str, wrong_size: bool) -> None:
+        pending, self._pending_mask = self._pending_mask, None
+        if wrong_size and pending is not None:
+            answer = QMessageBox.question(
+                self,
+                "Mask of another size",
+                f"{message}\n\nScale the mask to the picture?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            )
+            if answer == QMessageBox.StandardButton.Yes:
+                path, mode = pending
+                self.canvas.load_mask_file(path, mode=mode, scale=True)
+            return
+        self._show_problem(message)
 
     def _on_save_mask_requested(self) -> None:
         if not self.canvas.has_image():
@@ -648,8 +682,18 @@ class MainWindow(QMainWindow):
                 self.statusBar().showMessage(f"Preset {name}: ignored {', '.join(skipped)}", 6000)
 
     def _on_save_preset_clicked(self) -> None:
-        name, ok = QInputDialog.getText(self, "Save preset", "Name of the preset:")
-        if ok and name.strip():
+        # Window-modal without a nested event loop, and deleted by Qt when it closes (see
+        # gui._open_settings for why not exec()).
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle("Save preset")
+        dialog.setLabelText("Name of the preset:")
+        dialog.textValueSelected.connect(self._save_preset)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.finished.connect(self.return_focus)
+        dialog.open()
+
+    def _save_preset(self, name: str) -> None:
+        if name.strip():
             self.settings.save_preset(name.strip(), self.session.params.to_preset())
             self._fill_presets()
             self.presets.setCurrentText(name.strip())
