@@ -30,27 +30,24 @@ class Retouch:
     epsilon: float
     detail: float
 
-
-def retouch_stages(
-    image: np.ndarray, retouch: Retouch, scales: Sequence[int] = ()
-) -> Iterator[np.ndarray]:
-    """Yield the retouched image at each coarse scale in ``scales`` (upsampled to full size),
-    then at full resolution. ``image`` is HxWx3 or HxWx4 uint8; a fourth (alpha) channel is
-    passed through unchanged."""
-    height, width = image.shape[:2]
-    colour = image[..., :3]
-    for factor in (*scales, 1):
-        if factor == 1:
-            result = _retouch(colour, retouch, 1)
-        else:
-            size = (max(1, round(width / factor)), max(1, round(height / factor)))
-            small = cv2.resize(colour, size, interpolation=cv2.INTER_AREA)
-            result = cv2.resize(
-                _retouch(small, retouch, factor), (width, height), interpolation=cv2.INTER_LINEAR
-            )
-        if image.shape[2] == 4:
-            result = np.dstack([result, image[..., 3]])
-        yield result
+    def stages(self, image: np.ndarray, scales: Sequence[int] = ()) -> Iterator[np.ndarray]:
+        """Yield the retouched image at each coarse scale in ``scales`` (upsampled to full
+        size), then at full resolution. ``image`` is HxWx3 or HxWx4 uint8; a fourth (alpha)
+        channel is passed through unchanged."""
+        height, width = image.shape[:2]
+        colour = image[..., :3]
+        for factor in (*scales, 1):
+            if factor == 1:
+                result = _retouch(colour, self, 1)
+            else:
+                size = (max(1, round(width / factor)), max(1, round(height / factor)))
+                small = cv2.resize(colour, size, interpolation=cv2.INTER_AREA)
+                result = cv2.resize(
+                    _retouch(small, self, factor), (width, height), interpolation=cv2.INTER_LINEAR
+                )
+            if image.shape[2] == 4:
+                result = np.dstack([result, image[..., 3]])
+            yield result
 
 
 def _retouch(colour: np.ndarray, retouch: Retouch, factor: int) -> np.ndarray:

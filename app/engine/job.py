@@ -18,9 +18,8 @@ from app.core.imageio import MIME_TYPES, ImageFileError
 from app.core.schema import Schema, parse_size
 from app.core.validation import NamedSource, Problem, probe_file, validate_files, validate_values
 from app.engine import codec
-from app.engine.enhance import retouch_stages
 from app.engine.errors import EngineError
-from app.engine.inpaint import fill_stages, hole_from_alpha, partial_scales
+from app.engine.fills.base import hole_from_alpha, partial_scales
 from app.engine.upload import FilePart, Upload
 from app.engine.usage import usage
 from app.engine.variants import variant
@@ -173,9 +172,9 @@ def _variant_events(edit: Edit, index: int) -> Iterator[ImageEvent]:
     scales = partial_scales(edit.partials)
     chosen = variant(edit.first_variant + index)
     if edit.hole is None:
-        stages = retouch_stages(edit.pixels, chosen.retouch, scales)
+        stages = chosen.retouch.stages(edit.pixels, scales)
     else:
-        stages = fill_stages(edit.pixels, edit.hole, chosen.fill, scales)
+        stages = chosen.fill.stages(edit.pixels, edit.hole, scales)
     for stage, pixels in enumerate(stages):
         if edit.png is not None:
             data = edit.png.encode(pixels)

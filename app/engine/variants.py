@@ -6,30 +6,39 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.engine.enhance import Retouch
-from app.engine.inpaint import Fill
+from app.engine.fills.base import Fill
+from app.engine.fills.direct import DirectFill, Method
+from app.engine.fills.membrane import MembraneFill
+from app.engine.fills.pyramid import PyramidFill
 
 
 @dataclass(frozen=True)
 class Variant:
-    name: str
-    fill: Fill  # used when the request has a mask
-    retouch: Retouch  # used when it has none
+    """One row of the variant table: how the variant fills a hole, and what it does to an
+    image sent without a mask."""
+
+    fill: Fill
+    retouch: Retouch
+
+    @property
+    def name(self) -> str:
+        return self.fill.name
 
 
 VARIANTS: tuple[Variant, ...] = (
     # The first variant is what n=1 returns: the pyramid fill matches the direct ones on
     # photos (mean error in removed-object holes within 2 %, the best median) and takes a
     # third to a half of their time on big holes (README, *Variants*).
-    Variant("pyramid-navier-stokes", Fill("pyramid", "navier-stokes", 3), Retouch(4, 0.0025, 0.35)),
-    Variant("pyramid-telea", Fill("pyramid", "telea", 3), Retouch(8, 0.01, 1.6)),
-    Variant("navier-stokes", Fill("direct", "navier-stokes", 3), Retouch(8, 0.0025, 0.0)),
-    Variant("membrane", Fill("membrane", radius=4), Retouch(16, 0.01, 2.0)),
-    Variant("telea", Fill("direct", "telea", 3), Retouch(2, 0.01, 0.5)),
-    Variant("telea-r5", Fill("direct", "telea", 5), Retouch(4, 0.0025, 1.4)),
-    Variant("navier-stokes-r5", Fill("direct", "navier-stokes", 5), Retouch(12, 0.0025, 0.25)),
-    Variant("pyramid-telea-r6", Fill("pyramid", "telea", 6), Retouch(4, 0.04, 1.8)),
-    Variant("pyramid-navier-stokes-r6", Fill("pyramid", "navier-stokes", 6), Retouch(8, 0.04, 0.0)),
-    Variant("membrane-soft", Fill("membrane", radius=1), Retouch(24, 0.005, 1.3)),
+    Variant(PyramidFill("pyramid-navier-stokes", Method.NS, 3), Retouch(4, 0.0025, 0.35)),
+    Variant(PyramidFill("pyramid-telea", Method.TELEA, 3), Retouch(8, 0.01, 1.6)),
+    Variant(DirectFill("navier-stokes", Method.NS, 3), Retouch(8, 0.0025, 0.0)),
+    Variant(MembraneFill("membrane", gain=4), Retouch(16, 0.01, 2.0)),
+    Variant(DirectFill("telea", Method.TELEA, 3), Retouch(2, 0.01, 0.5)),
+    Variant(DirectFill("telea-r5", Method.TELEA, 5), Retouch(4, 0.0025, 1.4)),
+    Variant(DirectFill("navier-stokes-r5", Method.NS, 5), Retouch(12, 0.0025, 0.25)),
+    Variant(PyramidFill("pyramid-telea-r6", Method.TELEA, 6), Retouch(4, 0.04, 1.8)),
+    Variant(PyramidFill("pyramid-navier-stokes-r6", Method.NS, 6), Retouch(8, 0.04, 0.0)),
+    Variant(MembraneFill("membrane-soft", gain=1), Retouch(24, 0.005, 1.3)),
 )
 
 

@@ -36,13 +36,15 @@ sys.path.insert(0, str(ROOT))
 
 from app.core.providers import LOCAL_VARIANT_HEADER  # noqa: E402
 from app.engine import codec  # noqa: E402
-from app.engine.inpaint import Fill, fill_hole  # noqa: E402
+from app.engine.fills.base import Fill  # noqa: E402
+from app.engine.fills.direct import DirectFill, Method  # noqa: E402
+from app.engine.fills.pyramid import PyramidFill  # noqa: E402
 from app.engine.variants import VARIANTS  # noqa: E402
 from tests.support.engine import image_parts, running_engine  # noqa: E402
 from tests.support.images import encode, sample  # noqa: E402
 
 PHOTOS = ("coffee.png", "astronaut.png", "rocket.jpg", "chelsea.png")
-DIRECT = next(i for i, v in enumerate(VARIANTS) if v.fill.family == "direct")
+DIRECT = next(i for i, v in enumerate(VARIANTS) if isinstance(v.fill, DirectFill))
 
 CASES = ((1024, 1024, 0.10), (3840, 2160, 0.05))
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -68,8 +70,12 @@ def best(action: Callable[[], object], repeat: int) -> float:
     return min(times)
 
 
-def baseline_fill(fill: Fill) -> Fill:
-    return fill if fill.family != "membrane" else Fill("direct", "telea", 3)
+def baseline_call(fill: Fill) -> tuple[Method, int]:
+    """The cv2.inpaint method and radius a fill is compared with: its own, or Telea radius 3
+    for a fill that has no OpenCV counterpart."""
+    if isinstance(fill, DirectFill | PyramidFill):
+        return fill.method, fill.radius
+    return Method.TELEA, 3
 
 
 def api_mask(hole: np.ndarray) -> bytes:
@@ -84,12 +90,10 @@ def run_case(width: int, height: int, fraction: float, url: str) -> dict[str, ob
     repeat = 3 if width * height <= 1024 * 1024 else 2
     rows = []
     for variant in VARIANTS:
-        base = baseline_fill(variant.fill)
-        cv_time = best(lambda b=base: cv2.inpaint(image, mask, b.radius, b.cv_flag), repeat)
-        fill_time = best(lambda v=variant: fill_hole(image, hole, v.fill), repeat)
-        full_time = best(
-            lambda v=variant: codec.encode(fill_hole(image, hole, v.fill), "png"), repeat
-        )
+        method, radius = baseline_call(variant.fill)
+        cv_time = best(lambda m=method, r=radius: cv2.inpaint(image, mask, r, m), repeat)
+        fill_time = best(lambda v=variant: v.fill.apply(image, hole), repeat)
+        full_time = best(lambda v=variant: codec.encode(v.fill.apply(image, hole), "png"), repeat)
         rows.append(
             {
                 "variant": variant.name,
@@ -173,7 +177,7 @@ def quality() -> dict[str, dict[str, float]]:
             cv2.ellipse(hole, centre, (radius, int(radius * 0.7)), angle, 0, 360, 1, -1)
             inside = hole > 0
             for v in VARIANTS:
-                out = fill_hole(clean, inside, v.fill)
+                out = v.fill.apply(clean, inside)
                 diff = np.abs(out.astype(np.int16) - clean.astype(np.int16))[inside]
                 errors[v.name].append(float(diff.mean()))
     return {

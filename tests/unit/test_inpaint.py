@@ -1,4 +1,4 @@
-"""Hole filling (app.engine.inpaint): plausible fills, untouched surroundings, real stages."""
+"""Hole filling (app.engine.fills): plausible fills, untouched surroundings, real stages."""
 
 from __future__ import annotations
 
@@ -9,14 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.engine.inpaint import (
-    HOLE_BELOW_ALPHA,
-    Fill,
-    fill_hole,
-    fill_stages,
-    hole_from_alpha,
-    partial_scales,
-)
+from app.engine.fills.base import HOLE_BELOW_ALPHA, hole_from_alpha, partial_scales
+from app.engine.fills.direct import DirectFill, Method
 from app.engine.variants import VARIANTS, variant
 from tests.support.images import gradient, sample
 
@@ -62,24 +56,24 @@ def photo_scene() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def test_a_removed_object_is_filled_like_the_smooth_picture_around_it(fill, gradient_scene):
     clean, dirty, hole = gradient_scene
     before = hole_error(dirty, clean, hole)
-    after = hole_error(fill_hole(dirty, hole, fill), clean, hole)
+    after = hole_error(fill.apply(dirty, hole), clean, hole)
     assert before > 60
-    assert after < 10, f"{fill}: mean error {after:.1f} in the hole"
+    assert after < 10, f"{fill.name}: mean error {after:.1f} in the hole"
 
 
 @pytest.mark.parametrize("fill", FILLS, ids=IDS)
 def test_a_removed_object_is_filled_plausibly_in_a_real_photo(fill, photo_scene):
     clean, dirty, hole = photo_scene
     before = hole_error(dirty, clean, hole)
-    after = hole_error(fill_hole(dirty, hole, fill), clean, hole)
+    after = hole_error(fill.apply(dirty, hole), clean, hole)
     assert before > 80
-    assert after < 6, f"{fill}: mean error {after:.1f} in the hole"
+    assert after < 6, f"{fill.name}: mean error {after:.1f} in the hole"
 
 
 @pytest.mark.parametrize("fill", FILLS, ids=IDS)
 def test_pixels_outside_the_hole_are_bit_identical_at_every_stage(fill, gradient_scene):
     _, dirty, hole = gradient_scene
-    stages = list(fill_stages(dirty, hole, fill, (8, 4, 2)))
+    stages = list(fill.stages(dirty, hole, (8, 4, 2)))
     assert len(stages) == 4
     for stage in stages:
         assert stage.shape == dirty.shape and stage.dtype == np.uint8
@@ -90,7 +84,7 @@ def test_pixels_outside_the_hole_are_bit_identical_at_every_stage(fill, gradient
 @pytest.mark.parametrize("fill", FILLS, ids=IDS)
 def test_stages_go_from_coarse_to_fine(fill, photo_scene):
     clean, dirty, hole = photo_scene
-    stages = list(fill_stages(dirty, hole, fill, (8, 4, 2)))
+    stages = list(fill.stages(dirty, hole, (8, 4, 2)))
     # Each stage is a different, real fill; all of them remove the object.
     for a, b in itertools.combinations(stages, 2):
         assert not np.array_equal(a, b)
@@ -102,15 +96,15 @@ def test_the_direct_fill_is_exactly_opencvs_own_call():
     image = cv2.GaussianBlur(rng.integers(0, 255, (300, 400, 3), dtype=np.uint8), (0, 0), 3)
     hole = np.zeros((300, 400), bool)
     hole[120:170, 200:260] = True
-    for method, flag in (("telea", cv2.INPAINT_TELEA), ("navier-stokes", cv2.INPAINT_NS)):
-        ours = fill_hole(image, hole, Fill("direct", method, 3))
+    for method, flag in ((Method.TELEA, cv2.INPAINT_TELEA), (Method.NS, cv2.INPAINT_NS)):
+        ours = DirectFill("direct", method, 3).apply(image, hole)
         theirs = cv2.inpaint(image, hole.astype(np.uint8) * 255, 3, flag)
         assert np.array_equal(ours, theirs)
 
 
 def test_variants_genuinely_differ(photo_scene):
     _, dirty, hole = photo_scene
-    results = [fill_hole(dirty, hole, v.fill) for v in VARIANTS]
+    results = [v.fill.apply(dirty, hole) for v in VARIANTS]
     for (i, a), (j, b) in itertools.combinations(enumerate(results), 2):
         changed = np.count_nonzero(np.any(a != b, axis=-1))
         assert changed > 0.05 * hole.sum(), f"variants {i} and {j} are nearly the same"
@@ -121,7 +115,7 @@ def test_variants_genuinely_differ(photo_scene):
 def test_fills_are_deterministic(photo_scene):
     _, dirty, hole = photo_scene
     for fill in FILLS:
-        assert np.array_equal(fill_hole(dirty, hole, fill), fill_hole(dirty, hole, fill))
+        assert np.array_equal(fill.apply(dirty, hole), fill.apply(dirty, hole))
 
 
 @pytest.mark.parametrize("fill", FILLS, ids=IDS)
@@ -129,13 +123,13 @@ def test_rgba_and_grey_images_are_filled_channel_by_channel(fill, gradient_scene
     _, dirty, hole = gradient_scene
     alpha = np.full(hole.shape, 200, np.uint8)
     rgba = np.dstack([dirty, alpha])
-    out = fill_hole(rgba, hole, fill)
+    out = fill.apply(rgba, hole)
     assert out.shape == rgba.shape
     assert np.array_equal(out[~hole], rgba[~hole])
     # Telea's gradient estimate wobbles by a few levels even on a constant plane.
     assert abs(out[..., 3][hole].mean() - 200) < 4
     grey = dirty[..., 0].copy()
-    out = fill_hole(grey, hole, fill)
+    out = fill.apply(grey, hole)
     assert out.shape == grey.shape and np.array_equal(out[~hole], grey[~hole])
 
 
@@ -146,7 +140,7 @@ def test_a_hole_at_the_edge_and_a_tiny_hole_are_filled(gradient_scene):
         y0, x0, y1, x1 = hole_box
         hole[y0:y1, x0:x1] = True
         for fill in FILLS:
-            stages = list(fill_stages(clean, hole, fill, (8, 4, 2)))
+            stages = list(fill.stages(clean, hole, (8, 4, 2)))
             assert len(stages) == 4
             assert hole_error(stages[-1], clean, hole) < 20
 
@@ -154,9 +148,9 @@ def test_a_hole_at_the_edge_and_a_tiny_hole_are_filled(gradient_scene):
 def test_an_empty_hole_changes_nothing_and_a_full_hole_is_refused(gradient_scene):
     clean, _, _ = gradient_scene
     empty = np.zeros(clean.shape[:2], bool)
-    assert all(np.array_equal(s, clean) for s in fill_stages(clean, empty, FILLS[0], (8,)))
+    assert all(np.array_equal(s, clean) for s in FILLS[0].stages(clean, empty, (8,)))
     with pytest.raises(ValueError, match="whole image"):
-        list(fill_stages(clean, ~empty, FILLS[0]))
+        list(FILLS[0].stages(clean, ~empty))
 
 
 def test_alpha_below_half_is_the_hole():
