@@ -271,6 +271,9 @@ async def open_editor(base_url: str) -> Any:
 
     gui.JobsModel = bench_jobs_model()  # the composition root builds this class
     gui.configure_workers(asyncio.get_running_loop())  # as gui._main does
+    from PySide6.QtWidgets import QApplication
+
+    gui.UiThreadCollector(QApplication.instance()).start()  # as gui._main does
     editor = gui.build_editor(start_engine=False)
     window, session = editor.window, editor.session
     window.canvas.confirm_discard = lambda _text: True
