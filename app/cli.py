@@ -20,7 +20,8 @@ from urllib.parse import urlsplit
 
 from app import __version__
 from app.core.events import CompletedImage, ImageEvent, PartialImage, Usage
-from app.core.imageio import EXTENSIONS, ImageFileError, probe_image, sniff_format, write_atomic
+from app.core.imageio import ImageFileError, probe_image, write_atomic
+from app.core.naming import result_name
 from app.core.providers import LOCAL_VARIANT_HEADER, is_loopback_host
 from app.core.request import EditRequest
 from app.core.schema import FieldSpec, Schema, SchemaError, load_schema
@@ -295,10 +296,8 @@ class ResultWriter:
     usage: Usage = field(default_factory=Usage)
 
     def write(self, event: ImageEvent) -> Path:
-        fmt = sniff_format(event.data[:16]) or event.output_format or "png"
-        stage = f"partial{event.partial_index}" if isinstance(event, PartialImage) else "final"
-        name = f"retouch-{self.stamp}-{len(self.written) + 1:03d}-v{event.variant}-{stage}"
-        path = write_atomic(self.folder / (name + EXTENSIONS.get(fmt, "." + fmt)), event.data)
+        name = result_name(event, len(self.written) + 1, prefix=f"retouch-{self.stamp}-")
+        path = write_atomic(self.folder / name, event.data)
         self.written.append(path)
         if isinstance(event, CompletedImage) and event.usage is not None:
             self.usage = self.usage + event.usage

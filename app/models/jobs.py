@@ -23,7 +23,8 @@ from PySide6.QtGui import QImage, QImageReader
 
 from app.client import ApiError, ClientConfig, ClientError, ImageEditClient, NetworkError, prepare
 from app.core.events import CompletedImage, ImageEvent, PartialImage, Usage
-from app.core.imageio import EXTENSIONS, sniff_format, write_atomic
+from app.core.imageio import write_atomic
+from app.core.naming import result_name
 from app.core.providers import Provider
 from app.core.request import EditRequest
 from app.core.schema import Schema
@@ -236,10 +237,7 @@ class JobsModel(QObject):
             self.image_received.emit(job.id, event.variant, image, str(path))
 
     def _save(self, job: Job, event: ImageEvent) -> Path:
-        fmt = sniff_format(event.data[:16]) or event.output_format or "png"
-        stage = f"partial{event.partial_index}" if isinstance(event, PartialImage) else "final"
-        name = f"{len(job.files) + 1:03d}-v{event.variant}-{stage}{EXTENSIONS.get(fmt, '.png')}"
-        path = write_atomic(job.folder / name, event.data)
+        path = write_atomic(job.folder / result_name(event, len(job.files) + 1), event.data)
         job.files.append(path)
         return path
 
