@@ -1,8 +1,12 @@
 """Input files most request tests share: a small photo and an API mask with a hole in it.
-A test module may define its own ``photo`` when it needs another one."""
+A test module may define its own ``photo`` when it needs another one. Also the umask a
+file-permission test runs under (``umask``: 022 and 002) and ``mode_of`` to read it back."""
 
 from __future__ import annotations
 
+import os
+import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,3 +25,16 @@ def photo(tmp_path: Path) -> Path:
 @pytest.fixture
 def mask(tmp_path: Path) -> Path:
     return images.write(tmp_path / "mask.png", images.mask_bytes(*PHOTO_SIZE, HOLE))
+
+
+@pytest.fixture(params=[0o022, 0o002], ids=["umask-022", "umask-002"])
+def umask(request) -> Iterator[int]:
+    previous = os.umask(request.param)
+    try:
+        yield request.param
+    finally:
+        os.umask(previous)
+
+
+def mode_of(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)

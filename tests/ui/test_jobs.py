@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -248,15 +247,6 @@ def test_a_failing_variant_is_named_from_one_in_the_job_error(
     assert error.message.startswith("variant 3 of 3 failed: ")
     assert "variant 2 " not in error.message and "of 0 to" not in error.message
     assert error.variant is None  # the job ended: every tile without a final failed
-
-
-@pytest.fixture(params=[0o022, 0o002], ids=["umask-022", "umask-002"])
-def umask(request) -> Iterator[int]:
-    previous = os.umask(request.param)
-    try:
-        yield request.param
-    finally:
-        os.umask(previous)
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")

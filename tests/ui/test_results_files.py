@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,22 +16,10 @@ from app.models.results import convert
 from tests.support import fault_server as fs
 from tests.support import images
 from tests.support.editor import open_sample_and_paint, until, use_provider
+from tests.support.files import mode_of
 from tests.support.qtloop import next_signal
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
-
-
-@pytest.fixture(params=[0o022, 0o002], ids=["umask-022", "umask-002"])
-def umask(request) -> Iterator[int]:
-    previous = os.umask(request.param)
-    try:
-        yield request.param
-    finally:
-        os.umask(previous)
-
-
-def mode_of(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
 
 
 def test_save_as_in_any_format_follows_the_umask(qt_loop, tmp_path: Path, umask: int) -> None:

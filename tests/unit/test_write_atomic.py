@@ -5,28 +5,15 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from app.core import imageio
 from app.core.imageio import current_umask, write_atomic
+from tests.support.files import mode_of
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
-
-
-@pytest.fixture(params=[0o022, 0o002], ids=["umask-022", "umask-002"])
-def umask(request) -> Iterator[int]:
-    previous = os.umask(request.param)
-    try:
-        yield request.param
-    finally:
-        os.umask(previous)
-
-
-def mode_of(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
 
 
 def test_a_new_file_gets_the_mode_plain_open_gives(tmp_path: Path, umask: int) -> None:
