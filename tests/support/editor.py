@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 import shiboken6
-from PySide6.QtCore import QObject, QPointF, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QDialogButtonBox
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QWidget
 
 from app.core.providers import Provider
 from app.gui import Editor, build_editor
@@ -24,6 +24,7 @@ SECRET = "sk-editor-test-never-on-disk-7731"
 @pytest.fixture
 def editor(qapp, qt_loop, tmp_path: Path, monkeypatch) -> Iterator[Editor]:
     monkeypatch.setenv("RETOUCH_HOME", str(tmp_path / "home"))
+    before = set(QApplication.topLevelWidgets())
     made = build_editor()
     made.window.canvas.confirm_discard = lambda _text: True
     made.window.confirm_quit = lambda _text: True
@@ -33,6 +34,18 @@ def editor(qapp, qt_loop, tmp_path: Path, monkeypatch) -> Iterator[Editor]:
     qt_loop.run(made.shutdown())
     made.window.close()
     made.window.deleteLater()
+    del made
+    assert_no_widgets_left(before)
+
+
+def assert_no_widgets_left(before: set[QWidget]) -> None:
+    """As napari's viewer fixture does: a test that leaves a window, dialog or menu of its
+    own behind (a widget leak) fails here, not in some later test."""
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    QApplication.processEvents()
+    left = [w for w in QApplication.topLevelWidgets() if w not in before]
+    names = [f"{type(w).__name__} {w.objectName()!r}" for w in left]
+    assert not left, f"widgets left behind: {names}"
 
 
 async def until(predicate, timeout: float = 30.0) -> None:

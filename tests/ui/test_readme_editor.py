@@ -36,7 +36,7 @@ from app.ui.canvas import ToolKind
 from app.ui.settings_dialog import SettingsDialog
 from tests.support import fault_server as fs
 from tests.support import images
-from tests.support.editor import open_sample_and_paint, until, use_provider
+from tests.support.editor import assert_no_widgets_left, open_sample_and_paint, until, use_provider
 from tests.support.pointer import drag
 from tests.support.qtloop import next_signal
 from tests.ui.test_canvas_files import drop, file_mime
@@ -548,6 +548,7 @@ def offline(qapp, qt_loop, tmp_path: Path, monkeypatch):
     """Editors without the engine (nothing here sends a request), built one after another on
     the same RETOUCH_HOME, as restarts of the program."""
     monkeypatch.setenv("RETOUCH_HOME", str(tmp_path / "home"))
+    before = set(QApplication.topLevelWidgets())
     built: list[Editor] = []
 
     def build() -> Editor:
@@ -565,6 +566,8 @@ def offline(qapp, qt_loop, tmp_path: Path, monkeypatch):
         qt_loop.run(made.shutdown())
         made.window.close()
         made.window.deleteLater()
+    built.clear()
+    assert_no_widgets_left(before)
 
 
 def open_sample(qt_loop, made: Editor) -> None:

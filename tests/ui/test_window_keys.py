@@ -163,6 +163,7 @@ def test_the_first_size_fits_the_screen(editor: Editor) -> None:
         assert built.window.minimumSizeHint().height() <= 690, "fits 1280x720 with a panel"
     finally:
         built.window.close()
+        built.window.deleteLater()
 
 
 def test_the_focused_button_is_drawn_differently(qt_loop, qapp, editor: Editor) -> None:
