@@ -540,6 +540,17 @@ def feathered(mask: np.ndarray, pixels: int) -> Edit:
 # --- API mask files -----------------------------------------------------------------------
 
 
+def outline_polygons(mask: np.ndarray, box: Box) -> list[np.ndarray]:
+    """The 50 % line (what the API mask edits) of ``mask[box]`` as closed polygons of
+    (x, y) pixel-centre points in the mask's coordinates, one (N, 2) int array each."""
+    inside = (mask[box.slices] >= EDIT_THRESHOLD).astype(np.uint8)
+    if not inside.any():
+        return []
+    contours, _ = cv2.findContours(inside, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    offset = np.array([box.x0, box.y0])
+    return [contour.reshape(-1, 2) + offset for contour in contours]
+
+
 def api_alpha(mask: np.ndarray) -> np.ndarray:
     """The alpha channel of the API mask: 0 (edit) where coverage >= 128, else 255."""
     return np.where(mask >= EDIT_THRESHOLD, 0, FULL).astype(np.uint8)

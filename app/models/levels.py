@@ -10,9 +10,14 @@ travels to the UI thread with its levels as a ``Leveled``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
+import numpy as np
+from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
+
+from app.core.imageio import decode_image
 
 LEVEL_EDGE = 512  # the smallest level's long side is at most this
 
@@ -48,3 +53,29 @@ class Leveled:
     @classmethod
     def of(cls, image: QImage) -> Leveled:
         return cls(image, build_levels(image))
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    name: str
+    levels: list[QImage]
+
+    @property
+    def image(self) -> QImage:
+        return self.levels[0]
+
+
+def qimage_from_pil(image: Image.Image) -> QImage:
+    """A QImage that owns a copy of the pixels (the numpy buffer may go away)."""
+    has_alpha = image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (
+        image.mode == "P" and "transparency" in image.info
+    )
+    rgba = np.ascontiguousarray(np.asarray(image.convert("RGBA" if has_alpha else "RGBX")))
+    height, width = rgba.shape[:2]
+    fmt = QImage.Format.Format_RGBA8888 if has_alpha else QImage.Format.Format_RGBX8888
+    return QImage(rgba.data, width, height, width * 4, fmt).copy()
+
+
+def decode_levels(source: Path | bytes, name: str, max_pixels: int) -> LoadedImage:
+    with decode_image(source, name=name, max_pixels=max_pixels) as image:
+        return LoadedImage(name, build_levels(qimage_from_pil(image)))

@@ -14,46 +14,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtGui import QImage
 
 from app.core import mask as core
-from app.core.imageio import ImageFileError, decode_image
+from app.core.imageio import ImageFileError
 from app.core.schema import load_schema
-from app.models.levels import build_levels
-
-
-@dataclass(frozen=True)
-class LoadedImage:
-    name: str
-    levels: list[QImage]
-
-    @property
-    def image(self) -> QImage:
-        return self.levels[0]
+from app.models.levels import LoadedImage, build_levels, decode_levels
 
 
 @dataclass(frozen=True)
 class LoadedMask:
     name: str
     coverage: np.ndarray
-
-
-def qimage_from_pil(image: Image.Image) -> QImage:
-    """A QImage that owns a copy of the pixels (the numpy buffer may go away)."""
-    has_alpha = image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (
-        image.mode == "P" and "transparency" in image.info
-    )
-    rgba = np.ascontiguousarray(np.asarray(image.convert("RGBA" if has_alpha else "RGBX")))
-    height, width = rgba.shape[:2]
-    fmt = QImage.Format.Format_RGBA8888 if has_alpha else QImage.Format.Format_RGBX8888
-    return QImage(rgba.data, width, height, width * 4, fmt).copy()
-
-
-def decode_levels(source: Path | bytes, name: str, max_pixels: int) -> LoadedImage:
-    with decode_image(source, name=name, max_pixels=max_pixels) as image:
-        return LoadedImage(name, build_levels(qimage_from_pil(image)))
 
 
 class _Relay(QObject):

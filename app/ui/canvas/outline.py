@@ -1,7 +1,7 @@
 """The mask's outline (the 50 % line, exactly what the exported API mask edits) as vector
 paths, cached per 256x256 tile so a brush stroke only re-traces the tiles it touched.
 
-Each tile is traced with OpenCV on the thresholded mask plus a one-pixel border taken from
+Each tile is traced (``app.core.mask.outline_polygons``) with a one-pixel border taken from
 its neighbours, and drawn clipped to the tile: the border makes contours cross tile edges
 where the mask does, and the clip hides the tracing along the border itself.
 """
@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import cv2
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QPainterPath, QPolygonF
 
-from app.core.mask import EDIT_THRESHOLD, Box
+from app.core.mask import Box, outline_polygons
 
 TILE = 256
 
@@ -66,20 +65,13 @@ class MaskOutline:
         assert self._mask is not None
         height, width = self._mask.shape
         region = self._tile_box(key).expanded(1).clipped(width, height)
-        inside = (self._mask[region.slices] >= EDIT_THRESHOLD).astype(np.uint8)
         path = QPainterPath()
-        if not inside.any():
-            return path
-        contours, _ = cv2.findContours(inside, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
-        # OpenCV traces pixel centres; ours sit at +0.5 in image coordinates.
-        ox, oy = region.x0 + 0.5, region.y0 + 0.5
-        for contour in contours:
-            points = contour.reshape(-1, 2)
-            polygon = QPolygonF([QPointF(x + ox, y + oy) for x, y in points.tolist()])
+        # The tracer gives pixel centres; ours sit at +0.5 in image coordinates.
+        for points in outline_polygons(self._mask, region):
             if len(points) == 1:
                 # A lone pixel: draw a dot's worth of outline around its centre.
-                path.addRect(QRectF(points[0][0] + ox - 0.5, points[0][1] + oy - 0.5, 1, 1))
+                path.addRect(QRectF(points[0][0], points[0][1], 1, 1))
                 continue
-            path.addPolygon(polygon)
+            path.addPolygon(QPolygonF([QPointF(x + 0.5, y + 0.5) for x, y in points.tolist()]))
             path.closeSubpath()
         return path

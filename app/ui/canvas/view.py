@@ -47,13 +47,13 @@ from PySide6.QtWidgets import (
 
 from app.core.mask import MaskSource, new_mask
 from app.models.brush_settings import BrushSettings
-from app.models.levels import build_levels
+from app.models.levels import LoadedImage, build_levels
 from app.models.mask_document import MaskDocument
 from app.ui.canvas.actions import CanvasActions
 from app.ui.canvas.brush_tool import BrushTool, EraserTool
 from app.ui.canvas.cursor import BrushCursorItem
 from app.ui.canvas.layers import MaskItem, PhotoItem
-from app.ui.canvas.loader import FileLoader, LoadedImage, LoadedMask
+from app.ui.canvas.loader import FileLoader, LoadedMask
 from app.ui.canvas.preview import ShapePreviewItem
 from app.ui.canvas.shape_tools import EllipseTool, LassoTool, PolygonTool, RectangleTool
 from app.ui.canvas.tools import PanTool, PointerInput, Tool, ToolKind

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QApplication, QMainWindow, QWidget
 from app.core.imageio import ImageFileError, decode_image
 from app.core.resources import resource_path
 from app.core.schema import load_schema
-from app.ui.canvas.loader import qimage_from_pil
+from app.models.levels import qimage_from_pil
 from app.ui.compare.widget import MODES, CompareWidget
 from app.ui.theme import apply_dark_theme
 
