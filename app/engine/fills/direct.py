@@ -56,8 +56,9 @@ def inpaint(
 
 
 @dataclass(frozen=True)
-class DirectFill(Fill):
-    """``cv2.inpaint`` with ``method`` and ``radius`` (pixels) on the whole hole at once."""
+class OpenCVFill(Fill):
+    """A fill built on ``cv2.inpaint`` of ``method`` and ``radius`` (pixels), which needs
+    ``inpaint_context(radius)`` pixels of surroundings."""
 
     method: Method
     radius: int
@@ -65,6 +66,11 @@ class DirectFill(Fill):
     @property
     def context(self) -> int:
         return inpaint_context(self.radius)
+
+
+@dataclass(frozen=True)
+class DirectFill(OpenCVFill):
+    """``cv2.inpaint`` on the whole hole at once."""
 
     def window_stages(
         self, image: np.ndarray, hole: np.ndarray, scales: tuple[int, ...]

@@ -11,22 +11,15 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from app.engine.fills.base import PARTIAL_SCALES, Fill
-from app.engine.fills.direct import Method, inpaint, inpaint_context
+from app.engine.fills.base import PARTIAL_SCALES
+from app.engine.fills.direct import OpenCVFill, inpaint
 from app.engine.fills.levels import downscale, known_mean, resize
 
 
 @dataclass(frozen=True)
-class PyramidFill(Fill):
-    """Coarse to fine with ``cv2.inpaint`` of ``method`` and ``radius`` (pixels) at every
-    level; the ring refilled at each finer level is ``2 * radius + 2`` pixels wide."""
-
-    method: Method
-    radius: int
-
-    @property
-    def context(self) -> int:
-        return inpaint_context(self.radius)
+class PyramidFill(OpenCVFill):
+    """Coarse to fine with ``cv2.inpaint`` at every level; the ring refilled at each finer
+    level is ``2 * radius + 2`` pixels wide."""
 
     def window_stages(
         self, image: np.ndarray, hole: np.ndarray, scales: tuple[int, ...]
