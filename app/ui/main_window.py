@@ -36,7 +36,7 @@ from app.models.jobs import JobError
 from app.models.session import EditorSession, refused_text
 from app.models.settings import Settings
 from app.ui.canvas.toolbars import ToolOptionsBar, ToolPalette
-from app.ui.canvas.view import MaskCanvas
+from app.ui.canvas.view import MaskCanvas, ask_to_scale_mask
 from app.ui.compare_panel import ComparePanel
 from app.ui.error_bar import ErrorBar
 from app.ui.first_run import FirstRunPanel
@@ -443,13 +443,7 @@ class MainWindow(QMainWindow):
     def _on_mask_load_failed(self, message: str, wrong_size: bool) -> None:
         pending, self._pending_mask = self._pending_mask, None
         if wrong_size and pending is not None:
-            answer = QMessageBox.question(
-                self,
-                "Mask of another size",
-                f"{message}\n\nScale the mask to the picture?",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            )
-            if answer == QMessageBox.StandardButton.Yes:
+            if ask_to_scale_mask(self, message):
                 path, mode = pending
                 self.canvas.load_mask_file(path, mode=mode, scale=True)
             return

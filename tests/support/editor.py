@@ -111,3 +111,33 @@ def press_when_shown(
     check(python_owned_children(dialog))
     QTest.mouseClick(dialog.findChild(QDialogButtonBox).button(button), Qt.MouseButton.LeftButton)
     pressed.append(dialog.objectName())
+
+
+def cancel_after_one_partial(qt_loop, editor: Editor, partial: bytes | None = None) -> int:
+    """Generate against a server that streams one partial image and then holds the stream;
+    press Esc once it arrived. Returns the job's id; the server saw the client leave."""
+    from tests.support import fault_server as fs
+    from tests.support import images
+    from tests.support.qtloop import next_signal
+
+    window, session = editor.window, editor.session
+    data = partial or images.png_bytes(48, 32)
+    with fs.serve(fs.sse([fs.partial(data, 0)], hold=True)) as server:
+        use_provider(editor, server.base_url)
+
+        async def scenario() -> int:
+            await open_sample_and_paint(editor)
+            QTest.keyClick(window.params.editors["stream"].box, Qt.Key.Key_Space)
+            await until(lambda: window.generate_button.isEnabled())
+            first = next_signal(session.jobs.partial_received)
+            cancelled = next_signal(session.jobs.job_cancelled)
+            QTest.mouseClick(window.generate_button, Qt.MouseButton.LeftButton)
+            job_id, *_ = await first
+            assert window.cancel_action.isEnabled()
+            QTest.keyClick(window, Qt.Key.Key_Escape)
+            await cancelled
+            return job_id
+
+        job_id = qt_loop.run(scenario(), timeout=60)
+        assert server.wait_disconnect(5)
+    return job_id

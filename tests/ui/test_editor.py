@@ -16,7 +16,13 @@ from app.gui import build_editor
 from app.models.results import convert
 from tests.support import fault_server as fs
 from tests.support import images
-from tests.support.editor import SECRET, open_sample_and_paint, until, use_provider
+from tests.support.editor import (
+    SECRET,
+    cancel_after_one_partial,
+    open_sample_and_paint,
+    until,
+    use_provider,
+)
 from tests.support.qtloop import next_signal
 
 PNG = images.png_bytes(48, 32)
@@ -62,25 +68,8 @@ def test_remove_an_object_with_two_streamed_variants(qt_loop, editor) -> None:
 
 
 def test_cancel_mid_stream_keeps_what_arrived(qt_loop, editor) -> None:
-    window, session = editor.window, editor.session
-    with fs.serve(fs.sse([fs.partial(PNG, 0)], hold=True)) as server:
-        use_provider(editor, server.base_url)
-
-        async def scenario():
-            await open_sample_and_paint(editor)
-            QTest.keyClick(window.params.editors["stream"].box, Qt.Key.Key_Space)
-            await until(lambda: window.generate_button.isEnabled())
-            first = next_signal(session.jobs.partial_received)
-            cancelled = next_signal(session.jobs.job_cancelled)
-            QTest.mouseClick(window.generate_button, Qt.MouseButton.LeftButton)
-            job_id, *_ = await first
-            assert window.cancel_action.isEnabled()
-            QTest.keyClick(window, Qt.Key.Key_Escape)
-            await cancelled
-            return job_id
-
-        job_id = qt_loop.run(scenario(), timeout=60)
-        assert server.wait_disconnect(5)
+    window = editor.window
+    job_id = cancel_after_one_partial(qt_loop, editor, PNG)
     tile = window.gallery.sections[job_id].tiles[0]
     assert "cancelled (partial kept)" in tile.caption.text() and Path(tile.path).is_file()
     assert "remove the spoon" in window.prompt.toPlainText()

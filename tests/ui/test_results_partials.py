@@ -6,39 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from PIL import Image
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QFileDialog
 
-from tests.support import fault_server as fs
 from tests.support import images
-from tests.support.editor import open_sample_and_paint, until, use_provider
-from tests.support.qtloop import next_signal
+from tests.support.editor import cancel_after_one_partial, until
 
 PARTIAL = images.png_bytes(48, 32)
-
-
-def cancel_after_one_partial(qt_loop, editor) -> int:
-    window, session = editor.window, editor.session
-    with fs.serve(fs.sse([fs.partial(PARTIAL, 0)], hold=True)) as server:
-        use_provider(editor, server.base_url)
-
-        async def scenario():
-            await open_sample_and_paint(editor)
-            QTest.keyClick(window.params.editors["stream"].box, Qt.Key.Key_Space)
-            await until(lambda: window.generate_button.isEnabled())
-            first = next_signal(session.jobs.partial_received)
-            cancelled = next_signal(session.jobs.job_cancelled)
-            QTest.mouseClick(window.generate_button, Qt.MouseButton.LeftButton)
-            job_id, *_ = await first
-            QTest.keyClick(window, Qt.Key.Key_Escape)
-            await cancelled
-            return job_id
-
-        job_id = qt_loop.run(scenario(), timeout=60)
-        assert server.wait_disconnect(5)
-    return job_id
 
 
 def test_a_cancelled_partial_can_be_saved_copied_and_used(

@@ -25,7 +25,7 @@ from app.core.imageio import write_atomic
 from app.core.mask import to_api_png
 from app.ui.canvas.icons import icon
 from app.ui.canvas.toolbars import ToolOptionsBar, ToolPalette
-from app.ui.canvas.view import MaskCanvas
+from app.ui.canvas.view import MaskCanvas, ask_to_scale_mask
 from app.ui.theme import apply_dark_theme
 
 _IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp);;All files (*)"
@@ -162,13 +162,7 @@ class CanvasWindow(QMainWindow):
 
     def _on_mask_load_failed(self, message: str, wrong_size: bool) -> None:
         if wrong_size and self._pending_mask is not None:
-            answer = QMessageBox.question(
-                self,
-                "Mask of another size",
-                f"{message}\n\nScale the mask to the image?",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            )
-            if answer == QMessageBox.StandardButton.Yes:
+            if ask_to_scale_mask(self, message):
                 self.canvas.load_mask_file(self._pending_mask, scale=True)
             return
         QMessageBox.warning(self, "Cannot load the mask", message)

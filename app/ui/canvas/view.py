@@ -78,6 +78,17 @@ def ask_to_discard(parent: QWidget, text: str) -> bool:
     return answer == QMessageBox.StandardButton.Discard
 
 
+def ask_to_scale_mask(parent: QWidget, message: str) -> bool:
+    """Asked when a mask file has another size than the picture: scale it to fit?"""
+    answer = QMessageBox.question(
+        parent,
+        "Mask of another size",
+        f"{message}\n\nScale the mask to the picture?",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+    )
+    return answer == QMessageBox.StandardButton.Yes
+
+
 class MaskCanvas(ZoomView):
     """The canvas on which the edit mask is painted over the first image.
 
