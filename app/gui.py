@@ -25,16 +25,16 @@ from PySide6.QtWidgets import QApplication
 from app.core.resources import resource_path
 from app.core.schema import Schema, load_schema
 from app.models.compare import CompareModel
-from app.models.engine_process import LocalEngineProcess
+from app.services.engine_process import LocalEngineProcess
 from app.models.inputs import InputsModel
 from app.models.jobs import JobsModel
-from app.models.keys import KeyStore
+from app.services.keys import KeyStore
 from app.models.mask_document import MaskDocument
 from app.models.parameters import ParametersModel
 from app.models.results import load_full
 from app.models.session import EditorSession
 from app.models.settings import Settings
-from app.models.workers import favour_ui_thread, worker_executor
+from app.qt.workers import favour_ui_thread, worker_executor
 from app.qt.asyncgens import install_asyncgen_hooks
 from app.qt.collector import UiThreadCollector
 from app.ui.main_window import MainWindow
@@ -198,7 +198,7 @@ def tune_allocator() -> None:
 
 
 def configure_workers(loop: asyncio.AbstractEventLoop) -> None:
-    """Worker threads that yield to the UI thread (app.models.workers): the pool behind
+    """Worker threads that yield to the UI thread (app.qt.workers): the pool behind
     ``asyncio.to_thread`` and the GIL switch interval; and abandoned streams closed on the
     loop (app.qt.asyncgens)."""
     loop.set_default_executor(worker_executor())

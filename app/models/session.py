@@ -19,10 +19,10 @@ from app.core.providers import LOCAL_VARIANT_HEADER, Provider
 from app.core.request import EditRequest
 from app.core.schema import Schema
 from app.core.validation import Problem, validate_files
-from app.models.engine_process import LocalEngineProcess
+from app.services.engine_process import LocalEngineProcess
 from app.models.inputs import InputsModel
 from app.models.jobs import JobsModel
-from app.models.keys import KeyStore
+from app.services.keys import KeyStore
 from app.models.mask_document import MaskDocument
 from app.models.parameters import ParametersModel
 

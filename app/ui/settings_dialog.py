@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.providers import Provider
-from app.models.keys import KeyStore
+from app.services.keys import KeyStore
 
 
 class SettingsDialog(QDialog):

@@ -16,7 +16,7 @@ import pytest
 import qasync
 from PySide6.QtCore import SignalInstance
 
-from app.models.workers import worker_executor
+from app.qt.workers import worker_executor
 from app.qt.asyncgens import install_asyncgen_hooks
 
 T = TypeVar("T")

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from app.core import mask as core
 from app.gui import Editor, build_editor
-from app.models.engine_process import LocalEngineProcess
+from app.services.engine_process import LocalEngineProcess
 from app.ui.canvas import ToolKind
 from app.ui.settings_dialog import SettingsDialog
 from tests.support import fault_server as fs

@@ -10,7 +10,7 @@ from PySide6.QtGui import QColor, QImage
 from app.client import ApiError
 from app.core.providers import LOCAL_ID, OPENAI_ID, Provider, builtin_providers
 from app.models.jobs import JobError
-from app.models.keys import KeyStore
+from app.services.keys import KeyStore
 from app.models.settings import Settings
 from app.ui.error_bar import ErrorBar
 from app.ui.gallery import Gallery

@@ -5,7 +5,7 @@ import pytest
 from keyring.backend import KeyringBackend
 
 from app.core.providers import Provider, builtin_providers, is_loopback_host
-from app.models.keys import KeyStore
+from app.services.keys import KeyStore
 
 
 class MemoryKeyring(KeyringBackend):

@@ -1,4 +1,4 @@
-"""The editor's threads yield to the UI thread (app.models.workers), and the start-up heap
+"""The editor's threads yield to the UI thread (app.qt.workers), and the start-up heap
 is frozen (app.gui.freeze_startup_objects)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import time
 import pytest
 
 from app.gui import configure_workers, freeze_startup_objects
-from app.models.workers import SWITCH_INTERVAL_S, usable_cores, worker_count
+from app.qt.workers import SWITCH_INTERVAL_S, usable_cores, worker_count
 
 
 @pytest.mark.parametrize(("cores", "workers"), [(1, 1), (2, 1), (4, 3), (16, 15)])
