@@ -19,6 +19,7 @@ from typing import Any, NoReturn, TextIO
 from urllib.parse import urlsplit
 
 from app import __version__
+from app.core.errors import ErrorKind, UserError
 from app.core.events import CompletedImage, ImageEvent, PartialImage, Usage
 from app.core.imageio import ImageFileError, probe_image, write_atomic
 from app.core.naming import result_name
@@ -28,6 +29,7 @@ from app.core.schema import FieldSpec, Schema, SchemaError, load_schema
 from app.core.validation import Problem, validate_files, validate_values
 
 EXIT_OK = 0
+EXIT_INTERNAL = 1
 EXIT_INVALID = 2
 EXIT_API = 3
 EXIT_NETWORK = 4
@@ -251,38 +253,40 @@ async def _stream_to_disk(
     report: Reporter,
     args: argparse.Namespace,
 ) -> int:
-    from app.client import ApiError, ClientError, ImageEditClient, InputError, NetworkError
+    from app.client import ImageEditClient
+    from app.client.errors import user_error
 
     async with ImageEditClient(config, schema, on_retry=report.retry) as client:
         try:
             async for event in client.variants(request, split_streams=not args.single_request):
                 path = await asyncio.to_thread(writer.write, event)
                 report.image(event, path)
-        except ApiError as exc:
-            report.failure("api", exc, writer)
-            return EXIT_API
-        except NetworkError as exc:
-            report.failure("network", exc, writer)
-            return EXIT_NETWORK
-        except InputError as exc:  # a file changed or vanished after it was checked
-            report.failure("input", exc, writer)
-            return EXIT_INVALID
-        except OSError as exc:  # the disk filled up, or the folder went away
-            problem = SaveError(
-                f"{writer.folder}: an image could not be saved "
-                f"({exc.strerror or exc}); free some disk space or choose another --out."
+        except Exception as exc:  # every failure is reported, with what arrived before it
+            error = user_error(
+                exc,
+                save_hint=SAVE_HINT,
+                key_hint=f"check the API key in the environment variable {args.api_key_env} "
+                "(or name another one with --api-key-env)",
             )
-            report.failure("disk", problem, writer)
-            return EXIT_INVALID
-        except ClientError as exc:
-            report.failure("protocol", exc, writer)
-            return EXIT_API
+            report.failure(error, writer)
+            return EXIT_CODES[error.kind]
     report.done(writer)
     return EXIT_OK
 
 
-class SaveError(Exception):
-    """An image arrived but could not be written to --out."""
+SAVE_HINT = "free some disk space or choose another --out"
+# What each kind of failure exits with (the epilog and the README document 2, 3 and 4). An
+# internal error (a bug) exits 1, as it did when it escaped as a traceback.
+EXIT_CODES = {
+    ErrorKind.API: EXIT_API,
+    ErrorKind.AUTH: EXIT_API,
+    ErrorKind.PROTOCOL: EXIT_API,
+    ErrorKind.NETWORK: EXIT_NETWORK,
+    ErrorKind.INPUT: EXIT_INVALID,
+    ErrorKind.DISK: EXIT_INVALID,
+    ErrorKind.FILE: EXIT_INVALID,
+    ErrorKind.INTERNAL: EXIT_INTERNAL,
+}
 
 
 @dataclass
@@ -297,7 +301,13 @@ class ResultWriter:
 
     def write(self, event: ImageEvent) -> Path:
         name = result_name(event, len(self.written) + 1, prefix=f"retouch-{self.stamp}-")
-        path = write_atomic(self.folder / name, event.data)
+        try:
+            path = write_atomic(self.folder / name, event.data)
+        except OSError as exc:
+            # Name the image being saved (in --out), not the temporary file behind it; a
+            # full disk's error names no file at all.
+            exc.filename, exc.filename2 = str(self.folder / name), None
+            raise
         self.written.append(path)
         if isinstance(event, CompletedImage) and event.usage is not None:
             self.usage = self.usage + event.usage
@@ -364,20 +374,20 @@ class Reporter:
         size = f"{dims['width']}x{dims['height']}" if dims else "?"
         self._emit(record, f"{label}: {path} ({size})")
 
-    def failure(self, kind: str, exc: Any, writer: ResultWriter) -> None:
+    def failure(self, error: UserError, writer: ResultWriter) -> None:
         record = {
             "event": "error",
-            "kind": kind,
-            "message": str(exc),
-            "status": getattr(exc, "status", None),
-            "type": getattr(exc, "type", None),
-            "code": getattr(exc, "code", None),
-            "param": getattr(exc, "param", None),
-            "request_id": getattr(exc, "request_id", None),
+            "kind": error.kind.value,
+            "message": error.message,
+            "status": error.status,
+            "type": error.type,
+            "code": error.code,
+            "param": error.param,
+            "request_id": error.request_id,
             "files": [str(p) for p in writer.written],
         }
         kept = f"; {len(writer.written)} image(s) already saved" if writer.written else ""
-        self._emit(record, f"retouch: {exc}{kept}", error=True)
+        self._emit(record, f"retouch: {error.message}{kept}", error=True)
 
     def done(self, writer: ResultWriter) -> None:
         usage = writer.usage

@@ -13,30 +13,28 @@ import os
 import signal
 import sys
 from collections.abc import Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from platformdirs import user_cache_dir
 from PySide6.QtCore import QSettings, QTimer
-from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from app.core.resources import resource_path
 from app.core.schema import Schema, load_schema
 from app.models.compare import CompareModel
-from app.services.engine_process import LocalEngineProcess
-from app.models.inputs import InputsModel
+from app.models.document import EditDocument
 from app.models.jobs import JobsModel
-from app.services.keys import KeyStore
-from app.models.mask_document import MaskDocument
-from app.models.parameters import ParametersModel
-from app.models.results import load_full
-from app.models.session import EditorSession
+from app.models.keep import KeepModel
+from app.models.session import EditorSession, client_config
 from app.models.settings import Settings
-from app.qt.workers import favour_ui_thread, worker_executor
+from app.models.tasks import TaskRunner
 from app.qt.asyncgens import install_asyncgen_hooks
 from app.qt.collector import UiThreadCollector
+from app.qt.workers import favour_ui_thread, worker_executor
+from app.services.engine_process import LocalEngineProcess
+from app.services.keys import KeyStore
 from app.ui.main_window import MainWindow
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.theme import apply_dark_theme
@@ -54,30 +52,20 @@ class Editor:
     session: EditorSession
     settings: Settings
     engine: LocalEngineProcess | None
-    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    @property
+    def runner(self) -> TaskRunner:
+        return self.session.runner
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Run a coroutine on the loop; its failure reaches the error bar, never a void."""
-        task = asyncio.ensure_future(coro)
-        self.tasks.add(task)
-        task.add_done_callback(self._on_task_done)
-        return task
-
-    def _on_task_done(self, task: asyncio.Task[Any]) -> None:
-        self.tasks.discard(task)
-        if task.cancelled():
-            return
-        exc = task.exception()
-        if exc is not None:
-            self.window.error_bar.show_error(
-                f"Something went wrong: {type(exc).__name__}: {exc}", retryable=False
-            )
+        return self.runner.start(coro)
 
     async def shutdown(self) -> None:
         self.session.jobs.cancel()
-        for task in list(self.tasks):
-            task.cancel()
-        await asyncio.gather(*self.tasks, *self._job_tasks(), return_exceptions=True)
+        await self.runner.shutdown()
+        await asyncio.gather(*self._job_tasks(), return_exceptions=True)
+        self.session.document.wait(5.0)
         if self.engine is not None:
             self.engine.stop()
         self.settings.sync()
@@ -107,51 +95,23 @@ def build_editor(*, schema: Schema | None = None, start_engine: bool = True) -> 
     active_id = settings.active_provider_id()
     provider = next((p for p in providers if p.id == active_id), providers[0])
     engine = LocalEngineProcess() if start_engine else None
-    params = ParametersModel(schema)
-    params.set_value(
-        "model", provider.models[0] if provider.models else schema.field("model").default
-    )
     keys = KeyStore()
-    session_holder: list[EditorSession] = []
-    jobs = JobsModel(schema, results_dir, lambda p: session_holder[0].client_config(p))
+    runner = TaskRunner()
+    document = EditDocument()
+    jobs = JobsModel(schema, results_dir, lambda p: client_config(p, schema, keys, engine))
     session = EditorSession(
-        schema,
-        params,
-        InputsModel(schema),
-        MaskDocument(),
-        jobs,
-        keys,
-        engine,
-        provider,
-        work_dir,
+        schema, settings, document, jobs, keys, engine, provider, work_dir, runner
     )
-    session_holder.append(session)
-    session.split_streams = settings.flag("jobs/split_streams", True)
-    editor: Editor | None = None
-
-    def spawn(coro: Coroutine[Any, Any, Any]) -> object:
-        assert editor is not None
-        return editor.spawn(coro)
-
-    compare = CompareModel()
-    window = MainWindow(session, settings, compare, spawn, sample=resource_path("samples", SAMPLE))
+    # Parents, so that Qt deletes them with the session (on the UI thread).
+    for model in (runner, document, jobs):
+        model.setParent(session)
+    compare, keep = CompareModel(session), KeepModel(settings, document, session)
+    window = MainWindow(session, compare, keep, sample=resource_path("samples", SAMPLE))
     editor = Editor(window, session, settings, engine)
-    _wire_results(editor)
     window.settings_requested.connect(lambda: _open_settings(editor))
     if engine is not None:
         engine.start()
     return editor
-
-
-def _wire_results(editor: Editor) -> None:
-    window = editor.window
-
-    async def copy(source: Path) -> None:
-        image = await load_full(source)
-        QGuiApplication.clipboard().setImage(image)
-        window.statusBar().showMessage("Copied the result to the clipboard", 4000)
-
-    window.copy_result_requested.connect(lambda s: editor.spawn(copy(s)))
 
 
 def _open_settings(editor: Editor) -> None:

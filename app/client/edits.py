@@ -8,13 +8,10 @@ may stop early, so the connection closes at once instead of when the generator i
 from __future__ import annotations
 
 import asyncio
-import functools
-import ssl
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
-from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 
@@ -31,11 +28,18 @@ from app.client.answers import (
     images_from_body,
     is_done,
 )
+from app.client.attempts import (
+    AttemptFailed,
+    Finished,
+    Progress,
+    first_failure,
+    is_int,
+    retry_delay,
+)
 from app.client.config import ClientConfig
 from app.client.errors import (
     ApiError,
     ClientError,
-    InputError,
     NetworkError,
     ProtocolError,
     status_line,
@@ -43,28 +47,22 @@ from app.client.errors import (
 from app.client.multipart import MultipartBody, build_body
 from app.client.retry import RetryNotice, RetryPolicy
 from app.client.sse import EventDecoder, ServerSentEvent
+from app.client.transport import (
+    INLINE_LIMIT,
+    endpoint_url,
+    offload,
+    read_capped,
+    tls_context,
+    too_large,
+)
 from app.core.events import (
     PartialImage,
 )
 from app.core.request import EditRequest
 from app.core.schema import Schema, load_schema
 
-T = TypeVar("T")
-
-# Payloads above this are parsed and base64-decoded in a worker thread: a 25 MB event takes
-# about 100 ms, which would freeze the UI thread's painting.
-INLINE_LIMIT = 256 * 1024
 ERROR_BODY_LIMIT = 1 << 20  # an error answer is a small JSON object; read no more than this
 _KEY_MARK = "[api key]"
-
-
-@functools.cache
-def tls_context() -> ssl.SSLContext:
-    """The verifying TLS context every client of this process shares (httpx's default:
-    certifi's roots, or SSL_CERT_FILE / SSL_CERT_DIR). Building one parses about 150
-    certificates, some 25 ms; httpx would build it for each client, on the UI thread when
-    the editor makes one per job. ``await prepare()`` builds it in a worker thread first."""
-    return httpx.create_ssl_context()
 
 
 async def prepare() -> None:
@@ -140,7 +138,7 @@ class ImageEditClient:
             streaming = request.values.get("stream") is True
             retries = 0
             while True:
-                progress = _Progress()
+                progress = Progress()
                 try:
                     async with aclosing(
                         self._attempt(body, streaming, variant, progress)
@@ -148,8 +146,10 @@ class ImageEditClient:
                         async for event in events:
                             yield event
                     return
-                except _AttemptFailed as failure:
-                    delay = self._retry_delay(failure, retries, progress)
+                except AttemptFailed as failure:
+                    delay = retry_delay(
+                        self._policy, failure, retries, progress, self._config.read_timeout
+                    )
                     reason = failure.reason
                 retries += 1
                 if self._on_retry is not None:
@@ -168,7 +168,7 @@ class ImageEditClient:
         are tagged with the variant that completes next). When a variant fails the others
         go on; once all are done the first failure is raised, naming its variant."""
         count = request.get("n", 1)
-        if not (request.get("stream") is True and split_streams and _is_int(count) and count > 1):
+        if not (request.get("stream") is True and split_streams and is_int(count) and count > 1):
             async with aclosing(self.edit(request)) as events:
                 async for event in events:
                     yield event
@@ -180,7 +180,7 @@ class ImageEditClient:
     async def _fan_out(self, single: EditRequest, count: int) -> AsyncGenerator[ImageEvent, None]:
         # A file problem is the same for every variant: say it once, send nothing.
         build_body(single, self._schema, force_image_array=self._config.force_image_array)
-        queue: asyncio.Queue[ImageEvent | _Finished] = asyncio.Queue()
+        queue: asyncio.Queue[ImageEvent | Finished] = asyncio.Queue()
         failures: list[tuple[int, BaseException]] = []
 
         async def run(variant: int) -> None:
@@ -191,14 +191,14 @@ class ImageEditClient:
             except Exception as exc:  # kept for the consumer: the other variants go on
                 failures.append((variant, exc))
             finally:
-                queue.put_nowait(_Finished())
+                queue.put_nowait(Finished())
 
         tasks = [asyncio.create_task(run(v), name=f"retouch-variant-{v}") for v in range(count)]
         try:
             running = count
             while running:
                 item = await queue.get()
-                if isinstance(item, _Finished):
+                if isinstance(item, Finished):
                     running -= 1
                 else:
                     yield item
@@ -207,12 +207,12 @@ class ImageEditClient:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
         if failures:
-            raise _first_failure(failures, count)
+            raise first_failure(failures, count)
 
     # --- one attempt ------------------------------------------------------------------
 
     async def _attempt(
-        self, body: MultipartBody, streaming: bool, variant: int, progress: _Progress
+        self, body: MultipartBody, streaming: bool, variant: int, progress: Progress
     ) -> AsyncGenerator[ImageEvent, None]:
         upload = body.open()
         try:
@@ -248,7 +248,7 @@ class ImageEditClient:
         return headers
 
     async def _read_answer(
-        self, response: httpx.Response, streaming: bool, variant: int, progress: _Progress
+        self, response: httpx.Response, streaming: bool, variant: int, progress: Progress
     ) -> AsyncGenerator[ImageEvent, None]:
         kind = content_kind(response.headers.get("content-type", ""))
         if kind == "sse" or (kind == "other" and streaming):
@@ -256,15 +256,15 @@ class ImageEditClient:
                 async for event in events:
                     yield event
             return
-        body = await _read_capped(response, self._config.max_response_bytes)
-        images = await _offload(len(body), images_from_body, body, response, variant)
+        body = await read_capped(response, self._config.max_response_bytes)
+        images = await offload(len(body), images_from_body, body, response, variant)
         for image in images:
             self._check_image(image)
             progress.count(image)
             yield image
 
     async def _read_stream(
-        self, response: httpx.Response, variant: int, progress: _Progress
+        self, response: httpx.Response, variant: int, progress: Progress
     ) -> AsyncGenerator[ImageEvent, None]:
         decoder = EventDecoder()
         request_id = response.headers.get("x-request-id")
@@ -275,7 +275,7 @@ class ImageEditClient:
             async for chunk in chunks:
                 received += len(chunk)
                 if received > limit:
-                    raise _too_large(limit)
+                    raise too_large(limit)
                 if decoder.completes_a_long_line(chunk, INLINE_LIMIT):
                     completed = await asyncio.to_thread(decoder.feed, chunk)
                 else:
@@ -296,7 +296,7 @@ class ImageEditClient:
             try:
                 event = await self._stream_event(leftover, variant + progress.finals, request_id)
             except GarbledEvent:
-                raise _AttemptFailed(
+                raise AttemptFailed(
                     NetworkError("the stream ended in the middle of an event."), "stream cut off"
                 ) from None
             if event is not None:
@@ -314,7 +314,7 @@ class ImageEditClient:
     ) -> ImageEvent | None:
         if not sse.data:
             return None
-        event = await _offload(len(sse.data), event_from_sse, sse, variant, request_id)
+        event = await offload(len(sse.data), event_from_sse, sse, variant, request_id)
         if event is not None:
             self._check_image(event)
         return event
@@ -329,8 +329,8 @@ class ImageEditClient:
 
     # --- failures ---------------------------------------------------------------------
 
-    async def _status_failure(self, response: httpx.Response) -> _AttemptFailed:
-        body = await _read_capped(response, ERROR_BODY_LIMIT, truncate=True)
+    async def _status_failure(self, response: httpx.Response) -> AttemptFailed:
+        body = await read_capped(response, ERROR_BODY_LIMIT, truncate=True)
         status = response.status_code
         info = error_info(body)
         request_id = response.headers.get("x-request-id")
@@ -350,7 +350,7 @@ class ImageEditClient:
             error = ApiError(message, status=status, request_id=request_id)
             reason = status_line(status)
         error_type = info.type if info else None
-        return _AttemptFailed(error, reason, status, response.headers, error_type)
+        return AttemptFailed(error, reason, status, response.headers, error_type)
 
     def _describe_body(self, body: bytes, response: httpx.Response) -> str:
         status = response.status_code
@@ -364,36 +364,9 @@ class ImageEditClient:
             text += f"; check the base URL and the endpoint path ({self._url})"
         return text
 
-    def _network_failure(self, exc: httpx.TransportError) -> _AttemptFailed:
+    def _network_failure(self, exc: httpx.TransportError) -> AttemptFailed:
         reason, message = describe_network_error(exc, self._url, self._config)
-        return _AttemptFailed(NetworkError(message), reason)
-
-    def _retry_delay(self, failure: _AttemptFailed, retries: int, progress: _Progress) -> float:
-        """The wait before the next attempt; raises the user's error when there is none."""
-        if progress.delivered:
-            # The server produced (and bills) this edit: never run it twice.
-            if failure.reason == "read timeout":
-                what = f"the server went silent for {self._config.read_timeout:g} s"
-            else:
-                what = "the connection dropped"
-            raise NetworkError(
-                f"{what} after {progress.describe()} arrived; the rest of this edit is lost. "
-                "Try again."
-            )
-        if failure.status is None:
-            decision = self._policy.for_network_error(retries)
-        else:
-            decision = self._policy.for_status(
-                retries, failure.status, failure.headers, failure.error_type
-            )
-        if decision.retry:
-            return decision.delay
-        notes = [decision.why_not] if decision.why_not else []
-        if retries:
-            notes.append(f"gave up after {retries + 1} attempts")
-        if not notes:
-            raise failure.error
-        raise failure.error.retext(f"{failure.error}; {'; '.join(notes)}")
+        return AttemptFailed(NetworkError(message), reason)
 
     def _scrub(self, exc: ClientError) -> ClientError:
         """The error without the API key, should a server have echoed it back."""
@@ -406,121 +379,3 @@ class ImageEditClient:
             if isinstance(value, str):
                 setattr(clean, name, value.replace(key, _KEY_MARK))
         return clean
-
-
-# --- helpers ----------------------------------------------------------------------------
-
-
-@dataclass
-class _Progress:
-    partials: int = 0
-    finals: int = 0
-
-    @property
-    def delivered(self) -> int:
-        return self.partials + self.finals
-
-    def count(self, event: ImageEvent) -> None:
-        if isinstance(event, PartialImage):
-            self.partials += 1
-        else:
-            self.finals += 1
-
-    def describe(self) -> str:
-        def plural(count: int, what: str) -> str:
-            return f"{count} {what}" + ("s" if count != 1 else "")
-
-        parts = [
-            plural(self.partials, "partial image") if self.partials else "",
-            plural(self.finals, "final image") if self.finals else "",
-        ]
-        return " and ".join(p for p in parts if p) or "nothing"
-
-
-class _Finished:
-    """Put on the fan-out queue when a variant's task ends."""
-
-
-class _AttemptFailed(Exception):
-    """An attempt failed in a way the retry policy may retry; ``error`` is what the user
-    sees when it is not."""
-
-    def __init__(
-        self,
-        error: ClientError,
-        reason: str,
-        status: int | None = None,
-        headers: Mapping[str, str] | None = None,
-        error_type: str | None = None,
-    ) -> None:
-        super().__init__(reason)
-        self.error = error
-        self.reason = reason
-        self.status = status
-        self.headers: Mapping[str, str] = headers or {}
-        self.error_type = error_type
-
-
-def endpoint_url(base_url: str, path: str) -> str:
-    """``base_url`` + ``path``. A base that already ends in the path's first segment
-    ("https://host/v1" with "/v1/images/edits", the SDKs' habit) does not repeat it."""
-    base = base_url.strip().rstrip("/")
-    try:
-        url = httpx.URL(base)
-    except httpx.InvalidURL:
-        url = None
-    if url is None or url.scheme not in ("http", "https") or not url.host:
-        raise InputError(
-            f"base URL {base_url!r} is not a web address; write it like "
-            "https://api.openai.com or http://127.0.0.1:8000"
-        )
-    path = "/" + path.strip().lstrip("/")
-    first = "/" + path.split("/")[1]
-    if first != "/" and base.endswith(first) and len(path) > len(first):
-        base = base[: -len(first)]
-    return base + path
-
-
-def _first_failure(failures: list[tuple[int, BaseException]], count: int) -> BaseException:
-    variant, first = failures[0]
-    if not isinstance(first, ClientError):
-        return first
-    others = len(failures) - 1
-    tail = f" ({others} other variant{'s' if others != 1 else ''} failed too)" if others else ""
-    # Counted from 1, as the gallery's tiles are; ``error.variant`` stays the index.
-    error = first.retext(f"variant {variant + 1} of {count} failed{tail}: {first}")
-    error.variant = variant
-    return error
-
-
-async def _offload(size: int, work: Callable[..., T], *args: Any) -> T:
-    if size > INLINE_LIMIT:
-        return await asyncio.to_thread(work, *args)
-    return work(*args)
-
-
-async def _read_capped(response: httpx.Response, limit: int, *, truncate: bool = False) -> bytes:
-    parts: list[bytes] = []
-    total = 0
-    async with aclosing(response.aiter_bytes()) as chunks:
-        async for chunk in chunks:
-            if total + len(chunk) > limit:
-                if not truncate:
-                    raise _too_large(limit)
-                parts.append(chunk[: limit - total])
-                break
-            total += len(chunk)
-            parts.append(chunk)
-    return b"".join(parts)
-
-
-def _too_large(limit: int) -> ProtocolError:
-    size = f"{limit / 2**20:g} MiB" if limit >= 2**20 else f"{limit:,} bytes"
-    return ProtocolError(
-        f"the answer grew past the {size} limit (max_response_bytes) and was cut off; no "
-        "image edit is that large, so the server is broken or hostile."
-    )
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)

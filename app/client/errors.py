@@ -1,12 +1,19 @@
 """What can go wrong talking to an image-edit server. Every error's ``str()`` is one line a
-user can read; none ever contains the API key."""
+user can read; none ever contains the API key. ``user_error`` turns any exception (these,
+a file or disk error, a bug) into the UserError the CLI and the editor show."""
 
 from __future__ import annotations
 
 from http import HTTPStatus
 from typing import Self
 
+from app.core.errors import ErrorKind, UserError
+from app.core.imageio import ImageFileError
+
 _MAX_MESSAGE = 600
+AUTH_STATUSES = frozenset({401, 403})
+KEY_HINT = "check the provider's API key in Settings ▸ Providers (Ctrl+,), then generate again"
+SAVE_HINT = "free some disk space or check that the folder can be written, then retry"
 
 
 class ClientError(Exception):
@@ -80,6 +87,71 @@ class ProtocolError(ClientError):
 class InputError(ClientError):
     """The request cannot be sent: an input file is missing, unreadable, not an image or
     changed while it was being sent, or the base URL is not a web address."""
+
+
+def user_error(
+    exc: BaseException, *, save_hint: str | None = None, key_hint: str | None = None
+) -> UserError:
+    """What to tell the user about ``exc``, whatever it is.
+
+    ``save_hint`` says what to do when a result cannot be saved (an OSError), e.g.
+    "free some disk space or choose another --out" (default: SAVE_HINT); ``key_hint`` what
+    to do when the server refuses the key, 401 or 403 (default: KEY_HINT, the editor's
+    Settings). The result's ``variant`` is None: a caller that goes on with the other
+    variants says which one failed with ``for_variant``."""
+    if isinstance(exc, ClientError):
+        return _client_error(exc, key_hint or KEY_HINT)
+    if isinstance(exc, ImageFileError):  # its message names the file and says why
+        return UserError(one_line(str(exc)), ErrorKind.FILE, code=exc.code, retryable=False)
+    if isinstance(exc, ConnectionError | TimeoutError):  # OSErrors, but not the disk's
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        return UserError.plain(one_line(f"Network failure: {reason}."), ErrorKind.NETWORK)
+    if isinstance(exc, OSError):
+        where = f" in {exc.filename}" if exc.filename else ""
+        hint = _clause(save_hint or SAVE_HINT)
+        text = f"A result could not be saved{where} ({exc.strerror or exc}); {hint}."
+        return UserError.plain(one_line(text), ErrorKind.DISK)
+    text = f"Unexpected error: {type(exc).__name__}" + (f": {exc}" if str(exc) else "")
+    return UserError.plain(one_line(text), ErrorKind.INTERNAL)
+
+
+def _client_error(exc: ClientError, key_hint: str) -> UserError:
+    # Only ApiError declares the server's details, but any client error may carry some
+    # (a status, a request id); none is lost.
+    status = getattr(exc, "status", None)
+    code = getattr(exc, "code", None)
+    type_ = getattr(exc, "type", None)
+    param = getattr(exc, "param", None)
+    request_id = getattr(exc, "request_id", None)
+    message = str(exc)
+    if isinstance(exc, ApiError):
+        if status in AUTH_STATUSES:
+            # The same key is refused the same way every time: retrying cannot help,
+            # the key or the provider has to change first.
+            kind, retryable = ErrorKind.AUTH, False
+            message = one_line(f"{message}; {_clause(key_hint)}.")
+        else:
+            kind, retryable = ErrorKind.API, type_ != "image_generation_user_error"
+    elif isinstance(exc, NetworkError):
+        kind, retryable = ErrorKind.NETWORK, True
+    elif isinstance(exc, InputError):
+        kind, retryable = ErrorKind.INPUT, True
+    else:
+        kind, retryable = ErrorKind.PROTOCOL, True
+    return UserError(
+        message,
+        kind,
+        status=status,
+        code=code,
+        type=type_,
+        param=param,
+        request_id=request_id,
+        retryable=retryable,
+    )
+
+
+def _clause(hint: str) -> str:
+    return hint.strip().rstrip(".")
 
 
 def status_line(status: int) -> str:

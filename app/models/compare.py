@@ -1,37 +1,26 @@
-"""Compare and keep: each result measured against the original, pasted back through the
-mask, and pairs prepared for the compare view. All pixel work runs in worker threads; the
-math is app.core.composite."""
+"""Compare: each final result measured against the job's original (drift outside the mask),
+pasted back through the mask, and pairs prepared for the compare view. All pixel work runs
+in worker threads; the math is app.core.composite. Saving and using results is
+app.models.keep."""
 
 from __future__ import annotations
 
 import asyncio
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
 from app.core import composite
-from app.core.imageio import decode_image, write_atomic
+from app.core.imageio import decode_image
 from app.core.mask import read_mask
-from app.models.jobs import Job
+from app.core.schema import load_schema
+from app.models.job import Job, Measure
 from app.models.levels import Leveled
-from app.models.results import format_for
 
-MAX_PIXELS = 33_177_600
-DEFAULT_FEATHER_PX = 4.0
-
-
-@dataclass(frozen=True)
-class Measure:
-    """What a result's tile shows: drift outside the mask, and whether it was rescaled."""
-
-    share: float | None  # None: no mask to measure against
-    scaled: bool
-    source_size: tuple[int, int]
+MAX_PIXELS = load_schema().files.max_pixels or 33_177_600
 
 
 @dataclass(frozen=True)
@@ -54,9 +43,9 @@ def has_alpha(path: Path) -> bool:
 
 
 def job_coverage(job: Job, width: int, height: int) -> np.ndarray | None:
-    if job.request.mask is None:
+    if job.source.mask is None:
         return None
-    return read_mask(job.request.mask, (width, height), mode="alpha", max_pixels=MAX_PIXELS)
+    return read_mask(job.source.mask, (width, height), mode="alpha", max_pixels=MAX_PIXELS)
 
 
 @dataclass(frozen=True)
@@ -69,7 +58,7 @@ class Aligned:
 
 
 def aligned(job: Job, result: Path) -> Aligned:
-    original_path = job.request.images[0]
+    original_path = job.source.original
     alpha = has_alpha(original_path)
     original = read_rgb(original_path, alpha=alpha)
     height, width = original.shape[:2]
@@ -97,15 +86,6 @@ def pasted_back(job: Job, result: Path, feather_px: float) -> np.ndarray:
     return composite.paste_back(pair.original, pair.fitted.pixels, weight)
 
 
-def encode(pixels: np.ndarray, fmt: str, quality: int = 95) -> bytes:
-    image = Image.fromarray(pixels)
-    if fmt == "jpeg" and image.mode == "RGBA":
-        image = image.convert("RGB")
-    buffer = io.BytesIO()
-    image.save(buffer, fmt.upper(), **({"quality": quality} if fmt != "png" else {}))
-    return buffer.getvalue()
-
-
 def to_qimage(pixels: np.ndarray) -> QImage:
     """A QImage that owns a copy of the pixels (safe to build in a worker thread)."""
     pixels = np.ascontiguousarray(pixels)
@@ -115,54 +95,39 @@ def to_qimage(pixels: np.ndarray) -> QImage:
 
 
 class CompareModel(QObject):
-    """``measured(job, variant, Measure)`` when a final result's drift is known;
-    ``pair_ready(a, b, a_label, b_label, overlay)`` when a compare pair is decoded: A, B
-    and the overlay (or None) as ``Leveled`` pictures, zoom levels built in the worker."""
+    """``measured(job, variant, Measure)`` when a final result's drift is known (it is also
+    the result's ``drift``); ``pair_ready(a, b, a_label, b_label, overlay)`` when a compare
+    pair is decoded: A, B and the overlay (or None) as ``Leveled`` pictures, zoom levels
+    built in the worker."""
 
-    measured = Signal(int, int, object)
+    measured = Signal(str, int, object)
     pair_ready = Signal(object, object, str, str, object)
-    failed = Signal(str)
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.feather_px = DEFAULT_FEATHER_PX
-        self.paste_back = True
-        self.measures: dict[tuple[int, int], Measure] = {}
-
-    async def measure(self, job: Job, variant: int, result: Path) -> Measure:
-        found, _heat = await asyncio.to_thread(measure, job, result)
-        self.measures[(job.id, variant)] = found
-        self.measured.emit(job.id, variant, found)
+    def sources(self, job: Job) -> list[Source]:
+        """What can be compared in a job: its original, then each final result kept."""
+        found = [Source("Original", job.source.original, job.id, None)]
+        for result in job.kept():
+            if result.final is not None:
+                found.append(
+                    Source(job.label(result.variant), result.final, job.id, result.variant)
+                )
         return found
 
-    async def save(self, job: Job, result: Path, target: Path, *, paste_back: bool) -> Path:
-        fmt = format_for(target)
-
-        def work() -> Path:
-            if not paste_back:
-                from app.models.results import convert
-
-                return convert(result, target)
-            return write_atomic(target, encode(pasted_back(job, result, self.feather_px), fmt))
-
-        return await asyncio.to_thread(work)
-
-    async def pasted_file(self, job: Job, result: Path, folder: Path) -> Path:
-        """A pasted-back copy of a result as PNG in ``folder`` (for "Use as input")."""
-
-        def work() -> Path:
-            folder.mkdir(parents=True, exist_ok=True)
-            target = folder / f"{result.stem}-pasted.png"
-            return write_atomic(target, encode(pasted_back(job, result, self.feather_px), "png"))
-
-        return await asyncio.to_thread(work)
+    async def measure(self, job: Job, variant: int) -> Measure | None:
+        result = job.results.get(variant)
+        if result is None or result.final is None:
+            return None
+        found, _heat = await asyncio.to_thread(measure, job, result.final)
+        result.drift = found
+        self.measured.emit(job.id, variant, found)
+        return found
 
     async def prepare_pair(self, job: Job, a: Source, b: Source, *, drift_overlay: bool) -> None:
         """Decode A and B at the original's size (results are scaled to it), with B's drift
         heat map as an overlay when asked."""
 
         def work() -> tuple[Leveled, Leveled, Leveled | None]:
-            original_path = job.request.images[0]
+            original_path = job.source.original
             alpha = has_alpha(original_path)
             original = read_rgb(original_path, alpha=alpha)
             height, width = original.shape[:2]
@@ -180,9 +145,5 @@ class CompareModel(QObject):
                 overlay = Leveled.of(to_qimage(composite.heat_to_rgba(heat)))
             return Leveled.of(to_qimage(a_px)), Leveled.of(to_qimage(b_px)), overlay
 
-        try:
-            a_img, b_img, overlay = await asyncio.to_thread(work)
-        except (OSError, ValueError) as exc:
-            self.failed.emit(f"Cannot compare: {exc}")
-            return
+        a_img, b_img, overlay = await asyncio.to_thread(work)
         self.pair_ready.emit(a_img, b_img, a.label, b.label, overlay)

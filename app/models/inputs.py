@@ -12,7 +12,7 @@ from PySide6.QtGui import QImage
 from app.core.imageio import ImageFileError, ImageInfo
 from app.core.schema import Schema
 from app.core.validation import probe_file
-from app.models.jobs import decode_file_for_display
+from app.models.display import decode_file_for_display
 
 THUMB_EDGE = 96
 # Each thumbnail decode of a 4K PNG holds a full-size image for a moment (Qt's PNG reader

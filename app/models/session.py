@@ -1,12 +1,16 @@
-"""The editing session: turns what the designer set up into a checked request and a job.
+"""The editing session: what the designer set up (the document, the inputs, the parameters,
+the provider) turned into a checked request and a job.
 
 Generate is refused with a reason (shown on the button) while something is missing; the
-heavy checks (reading the files, encoding the mask) run in worker threads.
+heavy checks (reading the files, encoding the mask) run in worker threads. The session also
+keeps the picture being retouched and the first input the same: opening a picture makes it
+the first input, and another first input (reordered, removed) asks to be opened.
 """
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QIODevice, QObject, Signal
@@ -19,54 +23,72 @@ from app.core.providers import LOCAL_VARIANT_HEADER, Provider
 from app.core.request import EditRequest
 from app.core.schema import Schema
 from app.core.validation import Problem, validate_files
-from app.services.engine_process import LocalEngineProcess
+from app.models.document import EditDocument
 from app.models.inputs import InputsModel
+from app.models.job import JobSource
 from app.models.jobs import JobsModel
-from app.services.keys import KeyStore
-from app.models.mask_document import MaskDocument
 from app.models.parameters import ParametersModel
+from app.models.settings import SPLIT_STREAMS, Settings
+from app.models.tasks import TaskRunner
+from app.services.engine_process import LocalEngineProcess
+from app.services.keys import KeyStore
 
 
 class EditorSession(QObject):
     """``readiness_changed(reason)``: "" when Generate may run, else why not.
-    ``generate_refused(problems)``: the file checks found problems (nothing was sent)."""
+    ``generate_refused(problems)``: the file checks found problems (nothing was sent).
+    ``open_requested(path)``: the first input is now a file that is not the picture being
+    retouched; the window asks about a painted mask and opens it."""
 
     readiness_changed = Signal(str)
     generate_refused = Signal(list)
     provider_changed = Signal(object)
+    open_requested = Signal(Path)
 
     def __init__(
         self,
         schema: Schema,
-        params: ParametersModel,
-        inputs: InputsModel,
-        mask: MaskDocument,
+        settings: Settings,
+        document: EditDocument,
         jobs: JobsModel,
         keys: KeyStore,
         engine: LocalEngineProcess | None,
         provider: Provider,
         work_dir: Path,
+        runner: TaskRunner,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.schema = schema
-        self.params = params
-        self.inputs = inputs
-        self.mask = mask
+        self.settings = settings
+        self.params = ParametersModel(schema, self)
+        self.inputs = InputsModel(schema, self)
+        self.document = document
+        self.mask = document.mask
         self.jobs = jobs
         self.keys = keys
         self.engine = engine
         self.provider = provider
         self.work_dir = work_dir
-        self.split_streams = True
-        self.last_request: EditRequest | None = None
+        self.runner = runner
+        self.last_request: tuple[EditRequest, JobSource] | None = None
         self._running_intent: tuple[object, ...] | None = None
-        self._mask_serial = 0
-        for signal in (params.problems_changed, inputs.changed, mask.mask_reset):
+        self.params.set_value(
+            "model", provider.models[0] if provider.models else schema.field("model").default
+        )
+        for signal in (self.params.problems_changed, self.inputs.changed, self.mask.mask_reset):
             signal.connect(self._announce)
         if engine is not None:
             engine.ready.connect(self._announce)
             engine.failed.connect(self._announce)
+        document.opened.connect(self._on_picture_opened)
+        document.open_failed.connect(runner.report_text)
+        self.inputs.first_changed.connect(self._on_first_input_changed)
+        jobs.job_failed.connect(lambda _job, error: runner.report(error))
+
+    @property
+    def split_streams(self) -> bool:
+        return self.settings.get(SPLIT_STREAMS)
 
     def set_provider(self, provider: Provider) -> None:
         self.provider = provider
@@ -92,19 +114,7 @@ class EditorSession(QObject):
         return ""
 
     def client_config(self, provider: Provider) -> ClientConfig:
-        if provider.kind == "local" and self.engine is not None:
-            return ClientConfig(
-                base_url=self.engine.url or "",
-                path=self.schema.default_path,
-                api_key=self.engine.token,
-                variant_header=LOCAL_VARIANT_HEADER,
-            )
-        return ClientConfig(
-            base_url=provider.base_url,
-            path=provider.path,
-            api_key=self.keys.get(provider.id),
-            force_image_array=provider.force_image_array,
-        )
+        return client_config(provider, self.schema, self.keys, self.engine)
 
     async def generate(self) -> int | None:
         """Check everything, write the mask file, and start a job. Returns the job id, or
@@ -114,15 +124,17 @@ class EditorSession(QObject):
             self.readiness_changed.emit(reason)
             return None
         images = tuple(self.inputs.paths)
+        intent = self.intent()
         mask_path = await self._write_mask() if self.mask.has_painting() else None
         problems, _ = await asyncio.to_thread(validate_files, images, mask_path, self.schema)
         if problems:
             self.generate_refused.emit(problems)
             return None
         request = EditRequest(images=images, values=self.params.request_values(), mask=mask_path)
-        self._running_intent = self.intent()
+        self._running_intent = intent
         self.mask.undo_stack.setClean()  # the mask is kept with the job
-        return self.submit(request)
+        self.settings.remember_prompt(str(request.values.get("prompt", "")))
+        return self.submit(request, JobSource(images[0], mask_path))
 
     def intent(self) -> tuple[object, ...]:
         """What the designer asks for right now: the same intent twice is the same bill."""
@@ -137,14 +149,17 @@ class EditorSession(QObject):
         """Painting that exists nowhere but here: not saved to a file, not sent in a job."""
         return self.mask.has_painting() and not self.mask.undo_stack.isClean()
 
-    def submit(self, request: EditRequest) -> int:
-        self.last_request = request
-        return self.jobs.submit(request, self.provider, split_streams=self.split_streams)
+    def submit(self, request: EditRequest, source: JobSource | None = None) -> str:
+        source = source or JobSource(request.images[0], request.mask)
+        self.last_request = (request, source)
+        return self.jobs.submit(
+            request, self.provider, split_streams=self.split_streams, source=source
+        )
 
-    def retry_last(self) -> int | None:
+    def retry_last(self) -> str | None:
         if self.last_request is None:
             return None
-        return self.submit(self.last_request)
+        return self.submit(*self.last_request)
 
     async def save_mask(self, path: Path) -> None:
         index = self.mask.undo_stack.index()
@@ -155,24 +170,69 @@ class EditorSession(QObject):
 
     async def save_pasted(self, image: QImage) -> Path:
         """Write a pasted picture to the work folder, so requests can stream it from disk."""
-        self._mask_serial += 1
-        path = self.work_dir / f"pasted-{self._mask_serial:04d}.png"
-        await asyncio.to_thread(self.work_dir.mkdir, parents=True, exist_ok=True)
         data = await asyncio.to_thread(encode_png, image)
-        await asyncio.to_thread(write_atomic, path, data)
-        return path
+        return await self._write_work_file("pasted", data)
 
     async def _write_mask(self) -> Path:
         # Copy on this thread (a memcpy) so a stroke cannot tear the mask being encoded.
         png = await asyncio.to_thread(to_api_png, self.mask.mask.copy())
-        self._mask_serial += 1
-        path = self.work_dir / f"mask-{self._mask_serial:04d}.png"
+        return await self._write_work_file("mask", png)
+
+    async def _write_work_file(self, kind: str, data: bytes) -> Path:
+        """A file in the work folder under a name no other run or process uses."""
+        path = self.work_dir / f"{kind}-{uuid.uuid4().hex}.png"
         await asyncio.to_thread(self.work_dir.mkdir, parents=True, exist_ok=True)
-        await asyncio.to_thread(write_atomic, path, png)
-        return path
+        return await asyncio.to_thread(write_atomic, path, data)
+
+    # --- the picture and the first input ---------------------------------------------------
+
+    def _on_picture_opened(self, _label: str) -> None:
+        picture = self.document.picture
+        if picture is None:
+            return
+        if picture.path is None:
+            self.runner.start(self._adopt_pasted(picture.image))
+        elif self.inputs.first != picture.path:
+            self.runner.start(self._make_first(picture.path))
+
+    async def _adopt_pasted(self, image: QImage) -> None:
+        """A pasted picture has no file: write one (in a worker) so requests can stream it."""
+        path = await self.save_pasted(image)
+        if self.document.picture is not None and self.document.picture.image is image:
+            self.document.set_path(path)
+            await self._make_first(path)
+
+    async def _make_first(self, path: Path) -> None:
+        problems = await self.inputs.replace_first(path)
+        if problems:
+            self.runner.report_text("\n".join(problems))
+
+    def _on_first_input_changed(self, first: str) -> None:
+        if first and Path(first) != self.document.path:
+            self.open_requested.emit(Path(first))
 
     def _announce(self, *_: object) -> None:
         self.readiness_changed.emit(self.readiness())
+
+
+def client_config(
+    provider: Provider, schema: Schema, keys: KeyStore, engine: LocalEngineProcess | None
+) -> ClientConfig:
+    """How to reach a provider: the local engine's address and token, or the provider's
+    URL with its key from the keyring (read when the job starts, never stored)."""
+    if provider.kind == "local" and engine is not None:
+        return ClientConfig(
+            base_url=engine.url or "",
+            path=schema.default_path,
+            api_key=engine.token,
+            variant_header=LOCAL_VARIANT_HEADER,
+        )
+    return ClientConfig(
+        base_url=provider.base_url,
+        path=provider.path,
+        api_key=keys.get(provider.id),
+        force_image_array=provider.force_image_array,
+    )
 
 
 def refused_text(problems: list[Problem]) -> str:

@@ -1,25 +1,103 @@
-"""Persistent preferences (QSettings): providers, presets, prompt history, window layout.
+"""Persistent preferences (QSettings): the declared settings, providers, presets, prompt
+history, window layout.
 
-API keys are never stored here; they live in the KeyStore."""
+A preference the designer sets with one control is a ``Setting``, declared once below with
+its key, default (whose type is the setting's type) and meaning; ``Settings.get``/``set``
+read and write it, ``changed`` tells every observer, and ``app.ui.bind`` ties it to its
+widget in one line. Structured values (providers, presets, history) have methods of their
+own. API keys are never stored here; they live in the KeyStore (app.services.keys).
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from platformdirs import user_pictures_dir
-from PySide6.QtCore import QByteArray, QObject, QSettings
+from PySide6.QtCore import QByteArray, QObject, QSettings, Signal
 
 from app.core.providers import LOCAL_ID, Provider, builtin_providers
 from app.core.schema import Schema
 
+T = TypeVar("T", bool, int, str)
+PROMPT_HISTORY_SIZE = 30
+
+
+@dataclass(frozen=True)
+class Setting(Generic[T]):
+    """One preference: where it is stored, its default (which gives its type), what it
+    means (a widget's tooltip), and for numbers the range a widget offers."""
+
+    key: str
+    default: T
+    doc: str
+    minimum: int | None = None
+    maximum: int | None = None
+
+    def coerce(self, raw: object) -> T:
+        """The stored value as the setting's type; the default when it cannot be read
+        (a hand-edited or damaged settings file never stops the editor)."""
+        kind = type(self.default)
+        if isinstance(raw, kind):
+            value: Any = raw
+        elif kind is bool:
+            value = str(raw).lower() in ("true", "1", "yes")
+        else:
+            try:
+                value = kind(raw)  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                return self.default
+        if kind is int:
+            if self.minimum is not None:
+                value = max(self.minimum, value)
+            if self.maximum is not None:
+                value = min(self.maximum, value)
+        return value
+
+
+SPLIT_STREAMS = Setting(
+    "jobs/split_streams",
+    True,
+    "With streaming and several variants, send one request per variant so that each "
+    "variant shows its own partial images (each request bills its input tokens again).",
+)
+PASTE_BACK = Setting(
+    "keep/paste_back",
+    True,
+    "Save and Use take the result inside the mask only: every pixel outside it stays "
+    "exactly the original's (GPT image models redraw the whole picture). Right-click "
+    "a result for the other way.",
+)
+FEATHER_PX = Setting(
+    "keep/feather_px",
+    4,
+    "How far inside the mask the blend reaches full strength",
+    minimum=0,
+    maximum=64,
+)
+
 
 class Settings(QObject):
+    changed = Signal(str, object)
+    """A declared setting's key and its new value."""
+
     def __init__(self, store: QSettings, schema: Schema, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._store = store
         self._schema = schema
+
+    def get(self, setting: Setting[T]) -> T:
+        raw = self._store.value(setting.key)
+        return setting.default if raw is None else setting.coerce(raw)
+
+    def set(self, setting: Setting[T], value: T) -> None:
+        value = setting.coerce(value)
+        if self._store.value(setting.key) is not None and self.get(setting) == value:
+            return
+        self._store.setValue(setting.key, value)
+        self.changed.emit(setting.key, value)
 
     def _json(self, key: str, default: Any) -> Any:
         raw = self._store.value(key)
@@ -74,23 +152,14 @@ class Settings(QObject):
         return [p for p in value if isinstance(p, str)] if isinstance(value, list) else []
 
     def set_prompt_history(self, prompts: list[str]) -> None:
-        self._set_json("prompts/history", prompts)
+        self._set_json("prompts/history", prompts[:PROMPT_HISTORY_SIZE])
 
-    def flag(self, key: str, default: bool) -> bool:
-        value = self._store.value(key, default)
-        return value in (True, "true", "1", 1) if not isinstance(value, bool) else value
-
-    def set_flag(self, key: str, value: bool) -> None:
-        self._store.setValue(key, value)
-
-    def integer(self, key: str, default: int) -> int:
-        try:
-            return int(self._store.value(key, default))
-        except (TypeError, ValueError):
-            return default
-
-    def set_integer(self, key: str, value: int) -> None:
-        self._store.setValue(key, int(value))
+    def remember_prompt(self, prompt: str) -> None:
+        """Put a prompt that was sent at the top of the history (once, newest first)."""
+        prompt = prompt.strip()
+        if prompt:
+            older = [p for p in self.prompt_history() if p != prompt]
+            self.set_prompt_history([prompt, *older])
 
     def results_dir(self) -> Path:
         value = self._store.value("results/dir")

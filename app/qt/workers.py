@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 SWITCH_INTERVAL_S = 0.001
@@ -41,9 +42,30 @@ def worker_count(cores: int | None = None) -> int:
     return max(1, (cores if cores is not None else usable_cores()) - 1)
 
 
+class _Pool(ThreadPoolExecutor):
+    """A ThreadPoolExecutor that knows whether it was shut down (an event loop shuts its
+    default executor down when it closes)."""
+
+    closed = False
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self.closed = True
+        super().shutdown(wait, cancel_futures=cancel_futures)
+
+
+_shared: _Pool | None = None
+_lock = threading.Lock()
+
+
 def worker_executor() -> ThreadPoolExecutor:
-    """The pool the editor's loop runs ``asyncio.to_thread`` work on."""
-    return ThreadPoolExecutor(max_workers=worker_count(), thread_name_prefix="retouch-worker")
+    """The one pool of the process: the event loop runs ``asyncio.to_thread`` work on it
+    and app.qt.background runs the models' decoding on it, so every worker thread of the
+    editor counts against the same small number. Made again if a closed loop shut it down."""
+    global _shared
+    with _lock:
+        if _shared is None or _shared.closed:
+            _shared = _Pool(max_workers=worker_count(), thread_name_prefix="retouch-worker")
+        return _shared
 
 
 def favour_ui_thread() -> None:

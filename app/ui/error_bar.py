@@ -1,12 +1,13 @@
-"""A non-modal bar for a failed job: the server's message, code and request id, and the way
-out the model names: Retry, or Settings… when the provider's key was refused."""
+"""A non-modal bar for every problem (app.models.tasks reports them): the message, the
+server's code and request id, and the way out the error names: Retry for a failed job, or
+Settings… when the provider's key was refused."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
-from app.models.jobs import JobError
+from app.core.errors import UserError
 
 
 class ErrorBar(QFrame):
@@ -58,8 +59,8 @@ class ErrorBar(QFrame):
         self.settings.setVisible(settings)
         self.show()
 
-    def show_job_error(self, error: JobError) -> None:
-        """A failed job as its model judged it: the bar decides nothing itself."""
+    def show_problem(self, error: UserError) -> None:
+        """A problem as the model judged it: the bar decides nothing itself."""
         self.show_error(
             error.message,
             code=error.code,

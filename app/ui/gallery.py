@@ -1,4 +1,6 @@
-"""The result gallery: one section per job, one tile per variant.
+"""The result gallery: one section per job, one tile per variant, rendered from the jobs
+model (app.models.job): what a variant is, its files, whether it was discarded and its
+drift are the model's; a tile only shows them.
 
 Partials appear in their variant's tile as they arrive and the final image replaces them.
 Tiles only hold display-sized images (the full results stay on disk), so dozens of 4K
@@ -8,7 +10,7 @@ results cost a few megabytes here.
 from __future__ import annotations
 
 import html
-from pathlib import Path
+from collections.abc import Callable
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QAction, QImage, QPixmap
@@ -25,15 +27,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.models.job import Job, JobStatus, VariantResult, VariantState
+from app.models.jobs import JobsModel
+
 TILE_EDGE = 150
+_LIVE = (VariantState.WAITING, VariantState.STREAMING)
 TILE_WIDTH = TILE_EDGE + 30
 
 
 class VariantTile(QFrame):
     """One variant of one job. Right-click or the buttons give its actions."""
 
-    action_requested = Signal(str, int, int)  # action, job id, variant
-    activated = Signal(int, int)
+    action_requested = Signal(str, str, int)  # action, job id, variant
+    activated = Signal(str, int)
 
     ACTIONS = (
         ("save", "Save", "Save as PNG, JPEG or WebP…"),
@@ -50,15 +56,19 @@ class VariantTile(QFrame):
     )
 
     def __init__(
-        self, job_id: int, variant: int, details: str = "", parent: QWidget | None = None
+        self,
+        job: Job,
+        variant: int,
+        paste_back: Callable[[], bool] = lambda: True,
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.job_id, self.variant = job_id, variant
-        self.details = details
-        self.setToolTip(details)
-        self.path: str | None = None
-        self.is_final = False
-        self.setObjectName(f"tile-{job_id}-{variant}")
+        self.job_id, self.variant = job.id, variant
+        self.result: VariantResult = job.result(variant)
+        self.details = job.details()
+        self._paste_back = paste_back
+        self.setToolTip(self.details)
+        self.setObjectName(f"tile-{job.number}-{variant}")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setProperty("role", "tile")
         self.setFixedWidth(TILE_WIDTH)
@@ -77,7 +87,6 @@ class VariantTile(QFrame):
         self.measure_label.setProperty("role", "tile-measure")
         self.measure_label.setWordWrap(True)
         self.measure_label.hide()
-        self.paste_back = True
         buttons = QHBoxLayout()
         buttons.setSpacing(2)
         self.buttons: dict[str, QToolButton] = {}
@@ -96,7 +105,18 @@ class VariantTile(QFrame):
         layout.addWidget(self.measure_label)
         layout.addLayout(buttons)
 
-    def show_image(self, image: QImage, path: str, *, final: bool, partial: int = 0) -> None:
+    @property
+    def path(self) -> str | None:
+        """The file the tile's actions work on (the model's), if any."""
+        file = self.result.file
+        return str(file) if file else None
+
+    @property
+    def is_final(self) -> bool:
+        return self.result.is_final
+
+    def show_image(self, image: QImage) -> None:
+        """The display-sized picture of the variant's newest image."""
         pixmap = QPixmap.fromImage(image).scaled(
             self.picture.size() * self.devicePixelRatioF(),
             Qt.AspectRatioMode.KeepAspectRatio,
@@ -104,53 +124,54 @@ class VariantTile(QFrame):
         )
         pixmap.setDevicePixelRatio(self.devicePixelRatioF())
         self.picture.setPixmap(pixmap)
-        self.path = path
-        self.is_final = final
-        state = "final" if final else f"partial {partial + 1}"
-        self.caption.setText(f"Variant {self.variant + 1} · {state}")
-        self.setToolTip(self.details)  # a failure of an earlier image is over
-        self._enable_actions(final)
+        self.render()
 
-    def _enable_actions(self, on: bool) -> None:
-        for key, button in self.buttons.items():
-            button.setEnabled(on or key == "discard")
-
-    def show_measure(self, share: float | None, scaled: bool, source: tuple[int, int]) -> None:
-        """The drift outside the mask (share of unmasked pixels that changed visibly) and
-        whether the result had another size than the original."""
-        parts = []
-        if share is not None:
-            parts.append(f"drift {share * 100:.1f}% outside the mask")
-        if scaled:
-            parts.append(f"scaled from {source[0]}×{source[1]}")
-        self.measure_label.setText(" · ".join(parts))
-        self.measure_label.setVisible(bool(parts))
-        level = "high" if share is not None and share > 0.05 else "low"
-        self.measure_label.setProperty("drift", level)
-        self.measure_label.setStyleSheet(
-            "color: #e0a040;" if level == "high" else "color: #8fc98f;"
-        )
-
-    def mark_failed(self, reason: str) -> None:
-        """No final image will come; ``reason`` becomes the tooltip."""
-        if not self.is_final:
-            self._mark_ended("failed")
+    def render(self) -> None:
+        """Caption, tooltip, measure and buttons from the variant's result."""
+        result, number = self.result, self.variant + 1
+        kept = result.file is not None
+        match result.state:
+            case VariantState.WAITING:
+                caption = f"Variant {number}"
+            case VariantState.STREAMING:
+                caption = f"Variant {number} · partial {result.shown_partial + 1}"
+            case VariantState.FINAL:
+                caption = f"Variant {number} · final"
+            case _:
+                # A partial that arrived is a paid-for image on disk: Save, Copy and Use
+                # work on it.
+                caption = f"Variant {number} · {result.state.value}"
+                caption += " (partial kept)" if kept else ""
+                if not kept:
+                    self.picture.setText(f"{result.state.value}: no image")
+        self.caption.setText(caption)
+        if result.error and not result.is_final and result.state not in _LIVE:
             # Rich text, so a long server message wraps instead of making a screen-wide
             # tooltip; escaped, so markup in it is shown, not obeyed.
-            self.setToolTip(f"<p>{html.escape(reason)}</p>")
+            self.setToolTip(f"<p>{html.escape(result.error)}</p>")
+        else:
+            self.setToolTip(self.details)
+        # While streaming, the actions wait for the final; once the variant ended without
+        # one, they work on the partial that arrived.
+        usable = result.is_final or (kept and result.state not in _LIVE)
+        for key, button in self.buttons.items():
+            button.setEnabled(usable or key == "discard")
+        self._render_measure()
 
-    def mark_cancelled(self) -> None:
-        if not self.is_final:
-            self._mark_ended("cancelled")
-
-    def _mark_ended(self, how: str) -> None:
-        # A partial that arrived is a paid-for image on disk: Save, Copy and Use work on it.
-        kept = self.path is not None
-        suffix = " (partial kept)" if kept else ""
-        self.caption.setText(f"Variant {self.variant + 1} · {how}{suffix}")
-        if not kept:
-            self.picture.setText(f"{how}: no image")
-        self._enable_actions(kept)
+    def _render_measure(self) -> None:
+        """The drift outside the mask (share of unmasked pixels that changed visibly) and
+        whether the result had another size than the original."""
+        drift = self.result.drift
+        parts = []
+        if drift is not None and drift.share is not None:
+            parts.append(f"drift {drift.share * 100:.1f}% outside the mask")
+        if drift is not None and drift.scaled:
+            parts.append(f"scaled from {drift.source_size[0]}×{drift.source_size[1]}")
+        self.measure_label.setText(" · ".join(parts))
+        self.measure_label.setVisible(bool(parts))
+        high = drift is not None and drift.share is not None and drift.share > 0.05
+        self.measure_label.setProperty("drift", "high" if high else "low")
+        self.measure_label.setStyleSheet("color: #e0a040;" if high else "color: #8fc98f;")
 
     def _request(self, action: str) -> None:
         self.action_requested.emit(action, self.job_id, self.variant)
@@ -171,7 +192,9 @@ class VariantTile(QFrame):
         for key, base in self.ALTERNATES:
             verb = "Save…" if base == "save" else "Use as input"
             how = (
-                "as received (no paste-back)" if self.paste_back else "pasted back on the original"
+                "as received (no paste-back)"
+                if self._paste_back()
+                else "pasted back on the original"
             )
             action = QAction(f"{verb} {how}", menu)
             action.setEnabled(self.buttons[base].isEnabled())
@@ -189,19 +212,21 @@ class JobSection(QFrame):
     """A job's header (prompt, status, tokens) and its variant tiles."""
 
     def __init__(
-        self, job_id: int, variants: int, summary: str, details: str, parent: QWidget | None = None
+        self, job: Job, paste_back: Callable[[], bool], parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
-        self.job_id = job_id
-        self.setObjectName(f"job-{job_id}")
+        self.job = job
+        self.job_id = job.id
+        self._paste_back = paste_back
+        self.setObjectName(f"job-{job.number}")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-        self.header = QLabel(f"<b>#{job_id}</b> {html.escape(summary)}")
+        self.header = QLabel(f"<b>#{job.number}</b> {html.escape(job.summary())}")
         self.header.setTextFormat(Qt.TextFormat.RichText)
         self.header.setWordWrap(True)
-        self.status = QLabel("sending…")
+        self.status = QLabel()
         self.status.setProperty("role", "job-status")
-        self.setToolTip(details)
+        self.setToolTip(job.details())
         layout.addWidget(self.header)
         layout.addWidget(self.status)
         self.grid = QGridLayout()
@@ -209,11 +234,12 @@ class JobSection(QFrame):
         self.columns = 1
         layout.addLayout(self.grid)
         self.tiles: dict[int, VariantTile] = {}
-        for variant in range(variants):
-            self.add_tile(variant)
+        for result in job.kept():
+            self.add_tile(result.variant)
+        self.render()
 
     def add_tile(self, variant: int) -> VariantTile:
-        tile = VariantTile(self.job_id, variant, self.toolTip(), self)
+        tile = VariantTile(self.job, variant, self._paste_back, self)
         self.tiles[variant] = tile
         self._relayout()
         return tile
@@ -228,6 +254,24 @@ class JobSection(QFrame):
             tile.deleteLater()
             self._relayout()
 
+    def render(self) -> None:
+        """The status line and every tile, from the job."""
+        job = self.job
+        match job.status:
+            case JobStatus.SENDING:
+                text = "sending…"
+            case JobStatus.STREAMING:
+                text = "streaming…"
+            case JobStatus.DONE:
+                text = f"done · {job.usage.total_tokens:,} tokens"
+            case JobStatus.FAILED:
+                text = "failed"
+            case JobStatus.CANCELLED:
+                text = "cancelled; what arrived is kept"
+        self.status.setText(text)
+        for tile in self.tiles.values():
+            tile.render()
+
     def _relayout(self) -> None:
         for tile in self.tiles.values():
             self.grid.removeWidget(tile)
@@ -241,13 +285,21 @@ class JobSection(QFrame):
 
 
 class Gallery(QScrollArea):
-    """Newest job on top."""
+    """Newest job on top. It observes the JobsModel (and the drift measures) and keeps no
+    state of its own beyond its widgets."""
 
-    action_requested = Signal(str, int, int)
-    activated = Signal(int, int)
+    action_requested = Signal(str, str, int)  # action, job id, variant
+    activated = Signal(str, int)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        jobs: JobsModel,
+        paste_back: Callable[[], bool] = lambda: True,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
+        self._jobs = jobs
+        self._paste_back = paste_back
         self.setWidgetResizable(True)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         body = QWidget()
@@ -262,20 +314,27 @@ class Gallery(QScrollArea):
         self.column.addWidget(self.placeholder)
         self.column.addStretch(1)
         self.setWidget(body)
-        self.sections: dict[int, JobSection] = {}
+        self.sections: dict[str, JobSection] = {}
+        jobs.job_started.connect(self._on_job_started)
+        jobs.partial_received.connect(self._on_image)
+        jobs.image_received.connect(lambda job_id, variant, image, _path: self._on_image(
+            job_id, variant, 0, image))  # fmt: skip
+        for ended in (jobs.job_finished, jobs.job_failed):
+            ended.connect(lambda job_id, *_: self.render(job_id))
+        jobs.job_cancelled.connect(self.render)
+        jobs.variant_discarded.connect(self._on_discarded)
 
-    def add_job(self, job_id: int, variants: int, summary: str, details: str) -> JobSection:
+    def _on_job_started(self, job_id: str, _variants: int) -> None:
         self.placeholder.hide()
-        section = JobSection(job_id, variants, summary, details)
+        section = JobSection(self._jobs.jobs[job_id], self._paste_back)
         for tile in section.tiles.values():
             self._wire(tile)
         self.sections[job_id] = section
         section.set_columns(self._columns())
         self.column.insertWidget(0, section)
         self.verticalScrollBar().setValue(0)
-        return section
 
-    def tile(self, job_id: int, variant: int) -> VariantTile:
+    def tile(self, job_id: str, variant: int) -> VariantTile:
         section = self.sections[job_id]
         known = variant in section.tiles
         tile = section.tile(variant)
@@ -283,52 +342,19 @@ class Gallery(QScrollArea):
             self._wire(tile)
         return tile
 
-    def show_partial(self, job_id: int, variant: int, index: int, image: QImage, path: str) -> None:
-        tile = self.tile(job_id, variant)
-        if not tile.is_final:  # a late partial never replaces a final
-            tile.show_image(image, path, final=False, partial=index)
-            self.sections[job_id].status.setText("streaming…")
-
-    def show_final(self, job_id: int, variant: int, image: QImage, path: str) -> None:
-        self.tile(job_id, variant).show_image(image, path, final=True)
-
-    def show_measure(self, job_id: int, variant: int, measure) -> None:
+    def _on_image(self, job_id: str, variant: int, _index: int, image: QImage, *_: object) -> None:
         section = self.sections.get(job_id)
-        if section is not None and variant in section.tiles:
-            section.tiles[variant].show_measure(measure.share, measure.scaled, measure.source_size)
+        if section is not None and not section.job.results[variant].discarded:
+            self.tile(job_id, variant).show_image(image)
+            section.render()
 
-    def set_paste_back(self, on: bool) -> None:
-        for section in self.sections.values():
-            for tile in section.tiles.values():
-                tile.paste_back = on
-
-    def set_status(self, job_id: int, text: str) -> None:
-        if job_id in self.sections:
-            self.sections[job_id].status.setText(text)
-
-    def mark_job_failed(self, job_id: int, message: str, variant: int | None = None) -> None:
-        """The job ended with ``message`` (or, with ``variant``, only that variant failed
-        and the job goes on): tiles still without a final image say so."""
+    def render(self, job_id: str, *_: object) -> None:
+        """Show the job's state again (it ended, a variant failed, a measure came)."""
         section = self.sections.get(job_id)
-        if section is None:
-            return
-        if variant is None:
-            section.status.setText("failed")
-            tiles = list(section.tiles.values())
-        else:
-            tiles = [section.tiles[variant]] if variant in section.tiles else []
-        for tile in tiles:
-            tile.mark_failed(message)
+        if section is not None:
+            section.render()
 
-    def mark_job_cancelled(self, job_id: int) -> None:
-        section = self.sections.get(job_id)
-        if section is None:
-            return
-        section.status.setText("cancelled; what arrived is kept")
-        for tile in section.tiles.values():
-            tile.mark_cancelled()
-
-    def discard(self, job_id: int, variant: int) -> None:
+    def _on_discarded(self, job_id: str, variant: int) -> None:
         section = self.sections.get(job_id)
         if section is None:
             return
@@ -336,11 +362,6 @@ class Gallery(QScrollArea):
         if not section.tiles:
             self.sections.pop(job_id)
             section.deleteLater()
-
-    def tile_path(self, job_id: int, variant: int) -> Path | None:
-        tile = self.sections.get(job_id, None)
-        path = tile.tiles[variant].path if tile and variant in tile.tiles else None
-        return Path(path) if path else None
 
     def _wire(self, tile: VariantTile) -> None:
         tile.action_requested.connect(self.action_requested)

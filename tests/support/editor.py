@@ -128,10 +128,10 @@ def cancel_after_one_partial(qt_loop, editor: Editor, partial: bytes | None = No
         async def scenario() -> int:
             await open_sample_and_paint(editor)
             QTest.keyClick(window.params.editors["stream"].box, Qt.Key.Key_Space)
-            await until(lambda: window.generate_button.isEnabled())
+            await until(lambda: window.generate_panel.generate_button.isEnabled())
             first = next_signal(session.jobs.partial_received)
             cancelled = next_signal(session.jobs.job_cancelled)
-            QTest.mouseClick(window.generate_button, Qt.MouseButton.LeftButton)
+            QTest.mouseClick(window.generate_panel.generate_button, Qt.MouseButton.LeftButton)
             job_id, *_ = await first
             assert window.cancel_action.isEnabled()
             QTest.keyClick(window, Qt.Key.Key_Escape)

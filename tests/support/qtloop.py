@@ -16,8 +16,8 @@ import pytest
 import qasync
 from PySide6.QtCore import SignalInstance
 
-from app.qt.workers import worker_executor
 from app.qt.asyncgens import install_asyncgen_hooks
+from app.qt.workers import worker_executor
 
 T = TypeVar("T")
 

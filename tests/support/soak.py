@@ -140,7 +140,7 @@ PROMPTS = (
     "café au lait ☕ — keep the light",
     "a long prompt " + "with many words " * 12,
 )
-WRONG = "Something went wrong"
+WRONG = "Unexpected error"  # an internal error (ErrorKind.INTERNAL): a bug
 
 
 class SoakFailure(AssertionError):
@@ -579,7 +579,7 @@ class Watchdog:
 class SoakDriver:
     """Performs a plan of actions on the editor's window and checks the invariants:
     the window stays visible and responsive, undo after painting restores the mask before
-    it, no exception reaches the error bar as "Something went wrong", the prompt typed is
+    it, no exception reaches the error bar as an unexpected (internal) error, the prompt typed is
     never lost, and no dialog is left open."""
 
     def __init__(

@@ -13,7 +13,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from app.gui import build_editor
-from app.models.results import convert
+from app.models.keep import convert
 from tests.support import fault_server as fs
 from tests.support import images
 from tests.support.editor import (
@@ -30,8 +30,8 @@ PNG = images.png_bytes(48, 32)
 
 def test_remove_an_object_with_two_streamed_variants(qt_loop, editor) -> None:
     window, session = editor.window, editor.session
-    assert "Open an image first" in window.reason.text()
-    assert not window.generate_button.isEnabled()
+    assert "Open an image first" in window.generate_panel.reason.text()
+    assert not window.generate_panel.generate_button.isEnabled()
     order: list[tuple[str, int]] = []
     session.jobs.partial_received.connect(lambda _j, v, *_: order.append(("partial", v)))
     session.jobs.image_received.connect(lambda _j, v, *_: order.append(("final", v)))
@@ -43,8 +43,10 @@ def test_remove_an_object_with_two_streamed_variants(qt_loop, editor) -> None:
         panel["n"].box.setValue(2)
         QTest.keyClick(panel["stream"].box, Qt.Key.Key_Space)
         panel["partial_images"].box.setValue(2)
-        await until(lambda: window.generate_button.isEnabled())
-        assert window.split.isVisible() and window.split_note.isVisible()
+        await until(lambda: window.generate_panel.generate_button.isEnabled())
+        assert (
+            window.generate_panel.split.isVisible() and window.generate_panel.split_note.isVisible()
+        )
         finished = next_signal(session.jobs.job_finished)
         QTest.keyClick(window.prompt, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
         return await finished
@@ -64,7 +66,7 @@ def test_remove_an_object_with_two_streamed_variants(qt_loop, editor) -> None:
         result = np.asarray(images.Image.open(path).convert("RGB"))
         assert np.array_equal(result[~mask], original[~mask])  # untouched outside the mask
         assert not np.array_equal(result[mask], original[mask])  # filled inside
-    assert not window.cancel_button.isEnabled()
+    assert not window.generate_panel.cancel_button.isEnabled()
 
 
 def test_cancel_mid_stream_keeps_what_arrived(qt_loop, editor) -> None:
@@ -87,9 +89,9 @@ def test_a_failing_server_shows_the_error_bar_and_loses_nothing(qt_loop, editor)
 
         async def scenario():
             await open_sample_and_paint(editor)
-            await until(lambda: window.generate_button.isEnabled())
+            await until(lambda: window.generate_panel.generate_button.isEnabled())
             failed = next_signal(session.jobs.job_failed)
-            QTest.mouseClick(window.generate_button, Qt.MouseButton.LeftButton)
+            QTest.mouseClick(window.generate_panel.generate_button, Qt.MouseButton.LeftButton)
             await failed
 
         qt_loop.run(scenario(), timeout=60)
@@ -117,12 +119,12 @@ def test_a_file_broken_after_it_was_added_is_reported_before_sending(
 
         async def scenario():
             await open_sample_and_paint(editor)
-            await until(lambda: window.generate_button.isEnabled())
+            await until(lambda: window.generate_panel.generate_button.isEnabled())
             corrupt = images.write(tmp_path / "gone.png", images.png_bytes(8, 8))
             session.inputs.paths.append(corrupt)
             corrupt.write_bytes(b"<html>not an image</html>")
             refused = next_signal(session.generate_refused)
-            QTest.mouseClick(window.generate_button, Qt.MouseButton.LeftButton)
+            QTest.mouseClick(window.generate_panel.generate_button, Qt.MouseButton.LeftButton)
             return await refused
 
         (problems,) = qt_loop.run(scenario(), timeout=60)
@@ -230,7 +232,7 @@ def test_use_a_result_keeps_the_mask_and_undo_brings_everything_back(
         await open_sample_and_paint(editor)
         original = window.canvas.image().copy()
         painted = session.mask.mask.copy()
-        window.use_result(same_size)
+        window.session.document.use_result(same_size)
         await until(lambda: session.inputs.first == same_size)
         assert np.array_equal(session.mask.mask, painted), "the mask is kept"
         assert window.canvas.image() != original
@@ -266,7 +268,7 @@ def test_using_a_result_of_another_size_starts_an_empty_mask_undoably(
     async def scenario():
         await open_sample_and_paint(editor)
         painted = session.mask.mask.copy()
-        window.use_result(other)
+        window.session.document.use_result(other)
         await until(lambda: session.inputs.first == other)
         assert session.mask.mask.shape == (1024, 1024) and not session.mask.has_painting()
         assert "another size" in window.canvas.hud_text
@@ -285,10 +287,10 @@ def test_retry_sends_the_same_request_again(qt_loop, editor) -> None:
 
         async def scenario():
             await open_sample_and_paint(editor)
-            await until(lambda: window.generate_button.isEnabled())
+            await until(lambda: window.generate_panel.generate_button.isEnabled())
             failed = next_signal(session.jobs.job_failed)
             session.jobs._config_for = lambda p: replace(session.client_config(p), max_retries=0)
-            QTest.mouseClick(window.generate_button, Qt.MouseButton.LeftButton)
+            QTest.mouseClick(window.generate_panel.generate_button, Qt.MouseButton.LeftButton)
             await failed
             assert window.error_bar.retry.isVisible()
             finished = next_signal(session.jobs.job_finished)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import stat
 from pathlib import Path
@@ -11,9 +12,11 @@ import pytest
 from PySide6.QtGui import QImage
 
 from app.client import ClientConfig
+from app.client.errors import user_error
 from app.core.providers import Provider
 from app.core.request import EditRequest
-from app.models.jobs import JobError, JobsModel, _LatestOnly, decode_for_display
+from app.models.display import decode_for_display
+from app.models.jobs import SAVE_HINT, JobsModel, _LatestOnly
 from tests.support import fault_server as fs
 from tests.support import images
 from tests.support.engine import running_engine
@@ -71,9 +74,49 @@ def test_streamed_variants_arrive_saved_and_decoded(qt_loop, schema, tmp_path, p
     assert all(seen.files_existed), "every image is on disk before it is shown"
     image = seen.finals[0][2]
     assert (image.width(), image.height()) == (96, 64)
-    folder = jobs.jobs[job_id].folder
+    job = jobs.jobs[job_id]
+    folder = job.folder
     assert (folder / "job.json").is_file()
     assert len(list(folder.glob("*-final.png"))) == 2
+    # The model holds each variant's result: its final, its partials, its state.
+    assert job.status == "done" and [r.state for r in job.kept()] == ["final", "final"]
+    for result in job.kept():
+        assert result.final.parent == folder and result.final.is_file()
+        assert result.partials and all(p.is_file() for p in result.partials)
+        assert result.final not in result.partials
+    # The job keeps its own copies of what it retouched: moving the photo breaks nothing.
+    assert job.source.original == folder / "original.png"
+    assert job.source.original.read_bytes() == photo.read_bytes()
+    assert job.source.mask == folder / "mask.png"
+    assert job.source.mask.read_bytes() == mask.read_bytes()
+    card = json.loads((folder / "job.json").read_text())
+    assert card["id"] == job_id and card["status"] == "done"
+    assert card["source"] == {"original": "original.png", "mask": "mask.png", "region": None}
+    assert card["results"]["1"]["final"] == result.final.name
+
+
+def test_job_ids_and_folders_are_unique_across_runs(qt_loop, schema, tmp_path, photo) -> None:
+    """Two sessions started in the same second (job #1 each) write to different folders,
+    and neither job's card points at the other's files."""
+    png = images.png_bytes(40, 30)
+    with fs.serve(fs.sse([fs.completed(png)])) as server:
+        runs = [make_jobs(schema, tmp_path, server.base_url) for _ in range(2)]
+
+        async def scenario():
+            ids = []
+            for jobs in runs:
+                finished = next_signal(jobs.job_finished)
+                ids.append(jobs.submit(EditRequest((photo,), {"prompt": "x", "model": "m"}), LOCAL))
+                await finished
+            return ids
+
+        ids = qt_loop.run(scenario())
+    first, second = (jobs.jobs[i] for jobs, i in zip(runs, ids, strict=True))
+    assert first.number == second.number == 1 and first.id != second.id
+    assert first.folder != second.folder and first.folder.parent == second.folder.parent
+    for job in (first, second):
+        card = json.loads((job.folder / "job.json").read_text())
+        assert card["id"] == job.id and (job.folder / card["results"]["0"]["final"]).is_file()
 
 
 def test_cancel_closes_the_connection_and_keeps_what_arrived(qt_loop, schema, tmp_path, photo):
@@ -151,7 +194,7 @@ def test_decode_for_display_bounds_the_size_and_refuses_garbage() -> None:
 
 
 def test_a_result_that_cannot_be_saved_says_what_to_do() -> None:
-    error = JobError.from_exception(OSError(28, "No space left on device", "/r/001-v0.png"))
+    error = user_error(OSError(28, "No space left on device", "/r/001-v0.png"), save_hint=SAVE_HINT)
     assert error.kind == "disk" and error.retryable
     assert "/r/001-v0.png" in error.message and "No space left" in error.message
     assert "free some disk space" in error.message
@@ -269,6 +312,8 @@ def test_results_and_the_job_card_get_the_users_umask(
 
         job_id = qt_loop.run(scenario())
     written = sorted(jobs.jobs[job_id].folder.iterdir())
-    assert [p.name for p in written] == ["001-v0-partial0.png", "002-v0-final.png", "job.json"]
-    modes = {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in written}
+    names = [p.name for p in written]
+    assert names == ["001-v0-partial0.png", "002-v0-final.png", "job.json", "original.png"]
+    # The original is the photo's own file (a hard link), with the photo's permissions.
+    modes = {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in written[:-1]}
     assert set(modes.values()) == {oct(0o666 & ~umask)}, modes

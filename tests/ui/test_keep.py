@@ -41,9 +41,9 @@ def generate(qt_loop, editor, server_url: str) -> int:
     async def scenario():
         await open_sample_and_paint(editor)
         session.mask.fill_rect(330, 262, 400, 320)  # the hole the fake model fills
-        await until(lambda: window.generate_button.isEnabled())
+        await until(lambda: window.generate_panel.generate_button.isEnabled())
         measured = next_signal(window.compare.measured)
-        QTest.mouseClick(window.generate_button, Qt.MouseButton.LeftButton)
+        QTest.mouseClick(window.generate_panel.generate_button, Qt.MouseButton.LeftButton)
         job_id, *_ = await measured
         return job_id
 
@@ -78,7 +78,7 @@ def test_save_pastes_back_so_unmasked_pixels_are_the_original(
     async def save_both():
         tile.buttons["save"].click()
         await until(lambda: pasted_target.exists())
-        window._on_tile_action("save-alt", job_id, 0)
+        window.results.act("save-alt", job_id, 0)
         await until(lambda: received_target.exists())
 
     qt_loop.run(save_both())
@@ -105,9 +105,13 @@ def test_use_pastes_back_by_default(qt_loop, editor) -> None:
     window.gallery.sections[job_id].tiles[0].buttons["use"].click()
 
     async def wait_used():
-        await until(lambda: session.inputs.first.name.endswith("-pasted.png"))
+        await until(lambda: "-pasted-" in session.inputs.first.name)
 
     qt_loop.run(wait_used())
+    job = session.jobs.jobs[job_id]
+    # Written into the job's own folder, under a name no other use of the result takes.
+    assert session.inputs.first.parent == job.folder
+    assert session.document.path == session.inputs.first
     used = np.asarray(Image.open(session.inputs.first).convert("RGB"))
     assert np.array_equal(used[20:60, 20:60], original[20:60, 20:60])
     assert session.mask.has_painting()
@@ -126,7 +130,8 @@ def test_compare_page_shows_original_and_variant(qt_loop, editor) -> None:
 
     a, b, a_label, b_label, _overlay = qt_loop.run(open_compare())
     assert window.stack.currentWidget() is window.compare_panel
-    assert (a_label, b_label) == ("Original", f"#{job_id} variant 1")
+    job = editor.session.jobs.jobs[job_id]
+    assert (a_label, b_label) == ("Original", f"#{job.number} variant 1")
     assert (a.image.width(), a.image.height()) == (b.image.width(), b.image.height()) == (600, 400)
     # The zoom levels came built from the worker: 600 px, then 300 px.
     assert [level.width() for level in b.levels] == [600, 300]

@@ -134,9 +134,18 @@ def test_readme_first_start_shows_its_controls_and_runs_the_local_engine(
     assert window.first_run.sample_button.isVisible()
     assert window.first_run.sample_button.text() == "Try the sample photo"
     assert window.first_run.open_button.isVisible()
-    assert window.generate_button.isVisible() and not window.generate_button.isEnabled()
-    assert window.reason.isVisible() and window.reason.text() == "Open an image first."
-    assert window.cancel_button.isVisible() and not window.cancel_button.isEnabled()
+    assert (
+        window.generate_panel.generate_button.isVisible()
+        and not window.generate_panel.generate_button.isEnabled()
+    )
+    assert (
+        window.generate_panel.reason.isVisible()
+        and window.generate_panel.reason.text() == "Open an image first."
+    )
+    assert (
+        window.generate_panel.cancel_button.isVisible()
+        and not window.generate_panel.cancel_button.isEnabled()
+    )
 
     # The panels, the tools and the mask operations.
     for name, title in (("inputs", "Inputs"), ("prompt", "Prompt"), ("params", "Parameters")):
@@ -231,7 +240,7 @@ def test_readme_canvas_keys_from_anywhere_and_buttons_leave_the_keyboard_on_the_
 ) -> None:
     window, canvas, session = editor.window, editor.window.canvas, editor.session
     qt_loop.run(open_sample_and_paint(editor))
-    window._show_problem("a problem to dismiss")
+    window.runner.report_text("a problem to dismiss")
     canvas.setFocus()
     QTest.mouseClick(window.error_bar.close_button, Qt.MouseButton.LeftButton)
     assert window.error_bar.isHidden()
@@ -273,7 +282,7 @@ def test_readme_a_job_on_the_local_engine_its_results_and_compare(
     async def generate() -> tuple[int, object]:
         await until(lambda: editor.engine.url is not None)
         await open_sample_and_paint(editor)
-        await until(lambda: window.generate_button.isEnabled())
+        await until(lambda: window.generate_panel.generate_button.isEnabled())
         window.prompt.setFocus()
         finished = next_signal(session.jobs.job_finished)
         measured = next_signal(window.compare.measured)
@@ -290,7 +299,8 @@ def test_readme_a_job_on_the_local_engine_its_results_and_compare(
     # The status bar shows the job's token usage.
     assert window.usage_label.isVisible()
     assert window.usage_label.text() == (
-        f"Job #{job_id}: {usage.input_tokens:,} tokens in, {usage.output_tokens:,} out"
+        f"Job #{session.jobs.jobs[job_id].number}: {usage.input_tokens:,} tokens in, "
+        f"{usage.output_tokens:,} out"
     )
     # One folder per job, with a job.json of its prompt and parameters, in RETOUCH_HOME.
     folder = session.jobs.jobs[job_id].folder
@@ -375,9 +385,9 @@ def test_readme_variants_split_or_single_then_compare_and_right_click(
         return fs.sse([fs.completed(wide), fs.completed(wide)])
 
     async def run_job() -> int:
-        await until(lambda: window.generate_button.isEnabled())
+        await until(lambda: window.generate_panel.generate_button.isEnabled())
         finished = next_signal(session.jobs.job_finished)
-        QTest.mouseClick(window.generate_button, Qt.MouseButton.LeftButton)
+        QTest.mouseClick(window.generate_panel.generate_button, Qt.MouseButton.LeftButton)
         job_id, _usage = await finished
         return job_id
 
@@ -389,14 +399,17 @@ def test_readme_variants_split_or_single_then_compare_and_right_click(
         panel = window.params.editors
         panel["n"].box.setValue(2)
         QTest.keyClick(panel["stream"].box, Qt.Key.Key_Space)
-        assert window.split.isVisible() and window.split.isChecked()
-        assert window.split_note.isVisible()
-        assert "bills its input tokens again" in window.split_note.text()
+        assert window.generate_panel.split.isVisible() and window.generate_panel.split.isChecked()
+        assert window.generate_panel.split_note.isVisible()
+        assert "bills its input tokens again" in window.generate_panel.split_note.text()
         split_job = qt_loop.run(run_job(), timeout=60)
         split = list(server.requests)
         # One tick switches to a single request.
-        QTest.mouseClick(window.split, Qt.MouseButton.LeftButton)
-        assert not window.split.isChecked() and not window.split_note.isVisible()
+        QTest.mouseClick(window.generate_panel.split, Qt.MouseButton.LeftButton)
+        assert (
+            not window.generate_panel.split.isChecked()
+            and not window.generate_panel.split_note.isVisible()
+        )
         single_job = qt_loop.run(run_job(), timeout=60)
         single = server.requests[len(split) :]
     assert len(split) == 2 and [r.fields["n"] for r in split] == ["1", "1"]
@@ -413,7 +426,8 @@ def test_readme_variants_split_or_single_then_compare_and_right_click(
         return await ready
 
     a, b, a_label, b_label, _ = qt_loop.run(open_compare())
-    assert (a_label, b_label) == ("Original", f"#{single_job} variant 1")
+    number = session.jobs.jobs[single_job].number
+    assert (a_label, b_label) == ("Original", f"#{number} variant 1")
     assert (b.image.width(), b.image.height()) == (a.image.width(), a.image.height()) == (600, 400)
     press(Qt.Key.Key_K, CONTROL)
 
@@ -458,10 +472,10 @@ def test_readme_a_refused_key_offers_settings_and_nothing_entered_is_lost(
         async def fail() -> tuple[list[Path], dict]:
             await open_sample_and_paint(editor)
             session.params.set_value("quality", "high")
-            await until(lambda: window.generate_button.isEnabled())
+            await until(lambda: window.generate_panel.generate_button.isEnabled())
             entered = list(session.inputs.paths), session.params.request_values()
             failed = next_signal(session.jobs.job_failed)
-            QTest.mouseClick(window.generate_button, Qt.MouseButton.LeftButton)
+            QTest.mouseClick(window.generate_panel.generate_button, Qt.MouseButton.LeftButton)
             await failed
             return entered
 
@@ -578,14 +592,18 @@ def open_sample(qt_loop, made: Editor) -> None:
 def test_readme_prompts_presets_and_closed_docks_come_back(qt_loop, offline, monkeypatch) -> None:
     first = offline()
     window = first.window
-    for i in range(35):
-        window.prompt.remember(f"prompt {i}")
+    for i in range(35):  # as Generate remembers each prompt it sends
+        first.settings.remember_prompt(f"prompt {i}")
     # Presets: everything but the prompt.
     first.session.params.set_value("model", "gpt-image-1")
     first.session.params.set_value("quality", "high")
     first.session.params.set_value("n", 3)
     window.prompt.setPlainText("not in the preset")
-    save = next(b for b in window.findChildren(type(window.generate_button)) if b.text() == "Save…")
+    save = next(
+        b
+        for b in window.findChildren(type(window.generate_panel.generate_button))
+        if b.text() == "Save…"
+    )
     assert save.isVisible() and window.presets.isVisible()
     QTest.mouseClick(save, Qt.MouseButton.LeftButton)
     named = QApplication.activeModalWidget()  # window-modal, open() returned at once
@@ -602,7 +620,7 @@ def test_readme_prompts_presets_and_closed_docks_come_back(qt_loop, offline, mon
     second = offline()
     window = second.window
     assert not window.docks["inputs"].isVisible() and window.docks["prompt"].isVisible()
-    assert len(window.prompt.history) == 30
+    assert len(second.settings.prompt_history()) == 30
     window.prompt.setFocus()
     for _ in range(40):
         press(Qt.Key.Key_Up, CONTROL)
@@ -691,7 +709,11 @@ def test_readme_the_editor_loads_a_mask_with_black_as_the_edit_on_request(
 
 def test_readme_the_preset_name_dialog_runs_no_nested_event_loop(offline, when_shown) -> None:
     window = offline().window
-    save = next(b for b in window.findChildren(type(window.generate_button)) if b.text() == "Save…")
+    save = next(
+        b
+        for b in window.findChildren(type(window.generate_panel.generate_button))
+        if b.text() == "Save…"
+    )
     base = QThread.currentThread().loopLevel()
     seen: list[int] = []
 

@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QFileDialog
 
-from app.models.results import convert
+from app.models.keep import convert
 from tests.support import fault_server as fs
 from tests.support import images
 from tests.support.editor import open_sample_and_paint, until, use_provider
@@ -55,9 +55,9 @@ def test_results_exports_and_masks_from_the_editor_follow_the_umask(
 
         async def scenario():
             await open_sample_and_paint(editor)
-            await until(lambda: window.generate_button.isEnabled())
+            await until(lambda: window.generate_panel.generate_button.isEnabled())
             final = next_signal(session.jobs.image_received)
-            QTest.mouseClick(window.generate_button, Qt.MouseButton.LeftButton)
+            QTest.mouseClick(window.generate_panel.generate_button, Qt.MouseButton.LeftButton)
             job_id, variant, _image, path = await final
             await until(lambda: window.gallery.sections[job_id].tiles[variant].is_final)
             window.gallery.sections[job_id].tiles[variant].buttons["save"].click()
@@ -67,6 +67,8 @@ def test_results_exports_and_masks_from_the_editor_follow_the_umask(
 
         job_id, result = qt_loop.run(scenario(), timeout=60)
     folder = session.jobs.jobs[job_id].folder
-    written = {p.name: mode_of(p) for p in [*folder.iterdir(), exported, mask_file]}
+    # Every file the editor wrote; original.png is the photo's own file (a hard link).
+    made = [p for p in folder.iterdir() if not p.name.startswith("original")]
+    written = {p.name: mode_of(p) for p in [*made, exported, mask_file]}
     assert {"job.json", result.name, exported.name, mask_file.name} <= set(written)
     assert set(written.values()) == {0o666 & ~umask}, {k: oct(v) for k, v in written.items()}

@@ -8,15 +8,22 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QColor, QImage
 
 from app.client import ApiError
+from app.client.errors import user_error
+from app.core.errors import UserError
 from app.core.providers import LOCAL_ID, OPENAI_ID, Provider, builtin_providers
-from app.models.jobs import JobError
-from app.services.keys import KeyStore
+from app.core.request import EditRequest
+from app.core.schema import load_schema
+from app.models.job import Job, JobSource, JobStatus, VariantState
+from app.models.jobs import JobsModel
 from app.models.settings import Settings
+from app.services.keys import KeyStore
 from app.ui.error_bar import ErrorBar
 from app.ui.gallery import Gallery
 from app.ui.prompt_box import PromptBox
 from app.ui.settings_dialog import SettingsDialog
 from tests.unit.test_providers import MemoryKeyring, NoKeyring
+
+LOCAL = next(p for p in builtin_providers(load_schema()) if p.id == LOCAL_ID)
 
 
 def solid(color: str, size: int = 64) -> QImage:
@@ -28,51 +35,109 @@ def solid(color: str, size: int = 64) -> QImage:
 # --- gallery ---------------------------------------------------------------------------
 
 
+class Feed:
+    """Jobs in a real JobsModel, changed as the model changes them when images arrive,
+    with the model's own signals: what the gallery observes."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.jobs = JobsModel(load_schema(), tmp_path, lambda provider: None)
+        self.folder = tmp_path
+        self.ids: dict[int, str] = {}
+
+    def start(self, number: int, variants: int, prompt: str = "p", **values) -> str:
+        request = EditRequest(
+            (self.folder / "in.png",), {"prompt": prompt, "n": variants, **values}
+        )
+        job_id = f"job{number:032d}"
+        self.jobs.jobs[job_id] = Job(
+            job_id, number, request, LOCAL, self.folder, JobSource(self.folder / "in.png")
+        )
+        self.ids[number] = job_id
+        self.jobs.job_started.emit(job_id, variants)
+        return job_id
+
+    def partial(self, number: int, variant: int, index: int, color: str, name: str) -> None:
+        job = self.jobs.jobs[self.ids[number]]
+        result = job.result(variant)
+        result.partials.append(Path(name))
+        if not result.is_final:
+            result.state, result.shown_partial = VariantState.STREAMING, index
+            job.status = JobStatus.STREAMING
+            self.jobs.partial_received.emit(job.id, variant, index, solid(color), name)
+
+    def final(self, number: int, variant: int, color: str, name: str) -> None:
+        job = self.jobs.jobs[self.ids[number]]
+        result = job.result(variant)
+        result.final, result.state = Path(name), VariantState.FINAL
+        self.jobs.image_received.emit(job.id, variant, solid(color), name)
+
+    def end(self, number: int, status: JobStatus, error: str = "") -> None:
+        job = self.jobs.jobs[self.ids[number]]
+        self.jobs._end(job, status, UserError(error, "api") if error else None)
+        if status == JobStatus.CANCELLED:
+            self.jobs.job_cancelled.emit(job.id)
+        else:
+            self.jobs.job_failed.emit(job.id, job.error)
+
+    def variant_failed(self, number: int, variant: int, message: str) -> None:
+        job = self.jobs.jobs[self.ids[number]]
+        job.result(variant).state = VariantState.FAILED
+        job.result(variant).error = message
+        self.jobs.job_failed.emit(job.id, UserError(message, "protocol", variant=variant))
+
+
 @pytest.fixture
-def gallery(qtbot) -> Gallery:
-    widget = Gallery()
+def feed(tmp_path) -> Feed:
+    return Feed(tmp_path)
+
+
+@pytest.fixture
+def gallery(qtbot, feed: Feed) -> Gallery:
+    widget = Gallery(feed.jobs)
     qtbot.addWidget(widget)
     widget.show()
     return widget
 
 
-def test_partials_then_final_in_each_variant_tile(gallery) -> None:
-    gallery.add_job(1, 2, "remove the cup", "model: local-inpaint\nn: 2")
-    first, second = gallery.sections[1].tiles[0], gallery.sections[1].tiles[1]
+def test_partials_then_final_in_each_variant_tile(gallery, feed) -> None:
+    job = feed.start(1, 2, "remove the cup", model="local-inpaint")
+    first, second = gallery.sections[job].tiles[0], gallery.sections[job].tiles[1]
     assert not first.buttons["save"].isEnabled()
-    gallery.show_partial(1, 0, 0, solid("red"), "/r/001-v0-partial0.png")
-    gallery.show_partial(1, 1, 0, solid("blue"), "/r/002-v1-partial0.png")
+    feed.partial(1, 0, 0, "red", "/r/001-v0-partial0.png")
+    feed.partial(1, 1, 0, "blue", "/r/002-v1-partial0.png")
     assert "partial 1" in first.caption.text() and not first.is_final
-    gallery.show_final(1, 0, solid("green"), "/r/003-v0-final.png")
-    gallery.show_partial(1, 0, 1, solid("red"), "/r/004-v0-partial1.png")  # late: ignored
+    feed.final(1, 0, "green", "/r/003-v0-final.png")
+    feed.partial(1, 0, 1, "red", "/r/004-v0-partial1.png")  # late: ignored
     assert first.is_final and first.path == "/r/003-v0-final.png"
     assert first.picture.pixmap().toImage().pixelColor(20, 20) == QColor("green")
     assert first.buttons["save"].isEnabled() and not second.buttons["save"].isEnabled()
     assert "model: local-inpaint" in first.toolTip()
 
 
-def test_newest_job_on_top_and_discard(gallery) -> None:
-    gallery.add_job(1, 1, "one", "")
-    gallery.add_job(2, 1, "two", "")
-    assert gallery.column.itemAt(0).widget() is gallery.sections[2]
-    gallery.show_final(2, 0, solid("red"), "/r/a.png")
-    assert gallery.tile_path(2, 0) == Path("/r/a.png")
-    gallery.discard(2, 0)
-    assert 2 not in gallery.sections and gallery.tile_path(2, 0) is None
+def test_newest_job_on_top_and_discard(gallery, feed) -> None:
+    feed.start(1, 1, "one")
+    two = feed.start(2, 1, "two")
+    assert gallery.column.itemAt(0).widget() is gallery.sections[two]
+    feed.final(2, 0, "red", "/r/a.png")
+    assert gallery.sections[two].tiles[0].path == "/r/a.png"
+    feed.jobs.discard(two, 0)
+    assert two not in gallery.sections
+    assert feed.jobs.jobs[two].results[0].discarded  # the model says so; the file stays
+    assert feed.jobs.newest().number == 1
 
 
-def test_tile_actions_are_signalled(qtbot, gallery) -> None:
-    gallery.add_job(5, 1, "p", "")
-    gallery.show_final(5, 0, solid("red"), "/r/a.png")
+def test_tile_actions_are_signalled(qtbot, gallery, feed) -> None:
+    job = feed.start(5, 1)
+    feed.final(5, 0, "red", "/r/a.png")
     with qtbot.waitSignal(gallery.action_requested) as blocker:
-        qtbot.mouseClick(gallery.sections[5].tiles[0].buttons["use"], Qt.MouseButton.LeftButton)
-    assert blocker.args == ["use", 5, 0]
+        qtbot.mouseClick(gallery.sections[job].tiles[0].buttons["use"], Qt.MouseButton.LeftButton)
+    assert blocker.args == ["use", job, 0]
 
 
-def test_single_request_variants_get_tiles_as_they_come(gallery) -> None:
-    gallery.add_job(3, 1, "p", "")
-    gallery.show_final(3, 2, solid("red"), "/r/x.png")
-    assert sorted(gallery.sections[3].tiles) == [0, 2]
+def test_single_request_variants_get_tiles_as_they_come(gallery, feed) -> None:
+    job = feed.start(3, 1)
+    feed.final(3, 2, "red", "/r/x.png")
+    assert sorted(gallery.sections[job].tiles) == [0, 2]
 
 
 def caption_is_fully_visible(tile) -> bool:
@@ -85,43 +150,43 @@ def caption_is_fully_visible(tile) -> bool:
     return (one_line or wrapped) and inside_tile
 
 
-def test_a_cancelled_partial_can_be_saved_copied_and_used(qtbot, gallery) -> None:
-    gallery.add_job(7, 10, "p", "model: gpt-image-1")
-    gallery.show_partial(7, 9, 0, solid("red"), "/r/001-v9-partial0.png")
-    tile = gallery.sections[7].tiles[9]
+def test_a_cancelled_partial_can_be_saved_copied_and_used(qtbot, gallery, feed) -> None:
+    job = feed.start(7, 10, model="gpt-image-1")
+    feed.partial(7, 9, 0, "red", "/r/001-v9-partial0.png")
+    tile = gallery.sections[job].tiles[9]
     assert not tile.buttons["save"].isEnabled()  # still streaming: wait for the final
-    gallery.mark_job_cancelled(7)
+    feed.end(7, JobStatus.CANCELLED)
     assert "Variant 10 · cancelled (partial kept)" in tile.caption.text()
-    assert gallery.sections[7].status.text() == "cancelled; what arrived is kept"
+    assert gallery.sections[job].status.text() == "cancelled; what arrived is kept"
     for key in ("save", "copy", "use", "discard"):
         assert tile.buttons[key].isEnabled(), key
-    assert gallery.tile_path(7, 9) == Path("/r/001-v9-partial0.png")
+    assert tile.path == "/r/001-v9-partial0.png"
     with qtbot.waitSignal(gallery.action_requested) as blocker:
         qtbot.mouseClick(tile.buttons["save"], Qt.MouseButton.LeftButton)
-    assert blocker.args == ["save", 7, 9]
-    empty = gallery.sections[7].tiles[0]
+    assert blocker.args == ["save", job, 9]
+    empty = gallery.sections[job].tiles[0]
     assert "cancelled" in empty.caption.text() and "partial" not in empty.caption.text()
     assert empty.picture.text() != "waiting…" and not empty.buttons["save"].isEnabled()
 
 
-def test_a_long_caption_is_never_cut_off(qtbot, gallery) -> None:
-    gallery.add_job(8, 10, "p", "")
-    gallery.show_partial(8, 9, 2, solid("red"), "/r/001-v9-partial2.png")
-    gallery.mark_job_cancelled(8)
-    tile = gallery.sections[8].tiles[9]
+def test_a_long_caption_is_never_cut_off(qtbot, gallery, feed) -> None:
+    job = feed.start(8, 10)
+    feed.partial(8, 9, 2, "red", "/r/001-v9-partial2.png")
+    feed.end(8, JobStatus.CANCELLED)
+    tile = gallery.sections[job].tiles[9]
     qtbot.waitUntil(lambda: caption_is_fully_visible(tile), timeout=2000)
     # The text really is wider than the tile: this checks wrapping, not a short caption.
     assert tile.caption.fontMetrics().horizontalAdvance(tile.caption.text()) > tile.width()
 
 
-def test_tiles_without_an_image_say_the_job_failed_and_why(gallery) -> None:
-    gallery.add_job(4, 3, "p", "model: gpt-image-1")
-    gallery.show_final(4, 0, solid("green"), "/r/001-v0-final.png")
-    gallery.show_partial(4, 1, 0, solid("red"), "/r/002-v1-partial0.png")
+def test_tiles_without_an_image_say_the_job_failed_and_why(gallery, feed) -> None:
+    job = feed.start(4, 3, model="gpt-image-1")
+    feed.final(4, 0, "green", "/r/001-v0-final.png")
+    feed.partial(4, 1, 0, "red", "/r/002-v1-partial0.png")
     reason = "variant 3 of 3 failed: 500 Internal Server Error: <overloaded> & retried"
-    gallery.mark_job_failed(4, reason)
-    done, partial, empty = (gallery.sections[4].tiles[v] for v in range(3))
-    assert gallery.sections[4].status.text() == "failed"
+    feed.end(4, JobStatus.FAILED, reason)
+    done, partial, empty = (gallery.sections[job].tiles[v] for v in range(3))
+    assert gallery.sections[job].status.text() == "failed"
     assert done.caption.text() == "Variant 1 · final" and "model:" in done.toolTip()
     assert partial.caption.text() == "Variant 2 · failed (partial kept)"
     assert partial.buttons["use"].isEnabled()
@@ -131,18 +196,18 @@ def test_tiles_without_an_image_say_the_job_failed_and_why(gallery) -> None:
     assert not empty.buttons["save"].isEnabled()
 
 
-def test_one_variant_failing_leaves_the_job_and_the_other_tiles_alone(gallery) -> None:
-    gallery.add_job(6, 2, "p", "model: gpt-image-1")
-    gallery.set_status(6, "streaming…")
-    gallery.mark_job_failed(6, "Variant 2: 002-v1-final.png could not be decoded", variant=1)
-    first, second = gallery.sections[6].tiles[0], gallery.sections[6].tiles[1]
-    assert gallery.sections[6].status.text() == "streaming…"
-    assert first.caption.text() == "Variant 1" and first.picture.text() == "waiting…"
+def test_one_variant_failing_leaves_the_job_and_the_other_tiles_alone(gallery, feed) -> None:
+    job = feed.start(6, 2, model="gpt-image-1")
+    feed.partial(6, 0, 0, "red", "/r/001-v0-partial0.png")
+    feed.variant_failed(6, 1, "Variant 2: 002-v1-final.png could not be decoded")
+    first, second = gallery.sections[job].tiles[0], gallery.sections[job].tiles[1]
+    assert gallery.sections[job].status.text() == "streaming…"
+    assert first.caption.text() == "Variant 1 · partial 1"
     assert second.caption.text() == "Variant 2 · failed"
-    gallery.show_partial(6, 1, 1, solid("blue"), "/r/003-v1-partial1.png")  # it goes on
+    feed.partial(6, 1, 1, "blue", "/r/003-v1-partial1.png")  # it goes on
     assert second.caption.text() == "Variant 2 · partial 2"
-    assert second.toolTip() == "model: gpt-image-1"
-    gallery.mark_job_failed(99, "a job the gallery does not show")  # no error
+    assert "model: gpt-image-1" in second.toolTip() and "decoded" not in second.toolTip()
+    feed.jobs.job_failed.emit("not-a-job", UserError("elsewhere", "api"))  # no error
 
 
 # --- error bar and prompt ----------------------------------------------------------------
@@ -166,24 +231,28 @@ def test_a_refused_key_offers_settings_not_retry(qtbot, status: int) -> None:
     bar = ErrorBar()
     qtbot.addWidget(bar)
     bar.show()
-    error = JobError.from_exception(
+    error = user_error(
         ApiError("Incorrect API key provided", status=status, code="invalid_api_key")
     )
-    bar.show_job_error(error)
+    bar.show_problem(error)
     assert bar.retry.isHidden() and not bar.settings.isHidden()
     assert "Settings ▸ Providers" in bar.message.text()
     with qtbot.waitSignal(bar.settings_requested):
         qtbot.mouseClick(bar.settings, Qt.MouseButton.LeftButton)
-    bar.show_job_error(JobError.from_exception(ApiError("overloaded", status=503)))
+    bar.show_problem(user_error(ApiError("overloaded", status=503)))
     assert not bar.retry.isHidden() and bar.settings.isHidden()
 
 
-def test_prompt_history_is_a_keystroke_away(qtbot) -> None:
-    box = PromptBox(["older"])
+def test_prompt_history_is_a_keystroke_away(qtbot, tmp_path) -> None:
+    settings = Settings(
+        QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), load_schema()
+    )
+    settings.set_prompt_history(["older"])
+    box = PromptBox(settings.prompt_history)
     qtbot.addWidget(box)
-    box.remember("newest")
-    box.remember("older")  # moves to the top, no duplicate
-    assert box.history == ["older", "newest"]
+    settings.remember_prompt("newest")
+    settings.remember_prompt(" older ")  # moves to the top, no duplicate
+    assert settings.prompt_history() == ["older", "newest"]
     qtbot.keyClick(box, Qt.Key.Key_Up, Qt.KeyboardModifier.ControlModifier)
     assert box.toPlainText() == "older"
     qtbot.keyClick(box, Qt.Key.Key_Up, Qt.KeyboardModifier.ControlModifier)

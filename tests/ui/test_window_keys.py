@@ -26,9 +26,11 @@ from tests.support.qtloop import next_signal
 def test_canvas_keys_work_while_a_button_or_list_has_the_focus(qt_loop, editor: Editor) -> None:
     window = editor.window
     qt_loop.run(open_sample_and_paint(editor))
-    QTest.mouseClick(window.generate_button, Qt.MouseButton.LeftButton)
-    assert window.focusWidget() is not window.generate_button, "a click leaves the focus"
-    button = window.cancel_button  # as if reached with Tab
+    QTest.mouseClick(window.generate_panel.generate_button, Qt.MouseButton.LeftButton)
+    assert window.focusWidget() is not window.generate_panel.generate_button, (
+        "a click leaves the focus"
+    )
+    button = window.generate_panel.cancel_button  # as if reached with Tab
     button.setFocus()
     QTest.keyClick(button, Qt.Key.Key_E)
     assert window.canvas.tool == ToolKind.ERASER
@@ -77,22 +79,24 @@ def test_ctrl_enter_does_not_pay_twice_for_a_running_job(qt_loop, editor: Editor
     async def scenario() -> None:
         await until(lambda: editor.engine.url is not None)
         await open_sample_and_paint(editor)
-        await until(lambda: window.generate_button.isEnabled())
+        await until(lambda: window.generate_panel.generate_button.isEnabled())
         started = next_signal(session.jobs.job_started)
         QTest.keyClick(window.prompt, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
         await started
-        assert window.generate_button.text() == "Generate again"
+        assert window.generate_panel.generate_button.text() == "Generate again"
         QTest.keyClick(window.prompt, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
         assert "already running" in window.statusBar().currentMessage()
         assert len(submitted) == 1
         again = next_signal(session.jobs.job_started)
-        QTest.mouseClick(window.generate_button, Qt.MouseButton.LeftButton)  # explicit
+        QTest.mouseClick(
+            window.generate_panel.generate_button, Qt.MouseButton.LeftButton
+        )  # explicit
         await again
         await until(lambda: not session.jobs.busy, timeout=60)
 
     qt_loop.run(scenario(), timeout=90)
     assert len(submitted) == 2
-    assert window.generate_button.text() == "Generate"
+    assert window.generate_panel.generate_button.text() == "Generate"
 
 
 def test_the_paste_back_switch_is_on_screen_and_remembered(qt_loop, qapp, tmp_path, monkeypatch):
@@ -109,9 +113,9 @@ def test_the_paste_back_switch_is_on_screen_and_remembered(qt_loop, qapp, tmp_pa
     switch = first.window.findChild(QCheckBox, "paste-back")
     feather = first.window.findChild(QSpinBox, "feather")
     assert switch.isVisible() and feather.isVisible()
-    assert switch.isChecked() and first.window.compare.paste_back
+    assert switch.isChecked() and first.window.keep.paste_back
     QTest.mouseClick(switch, Qt.MouseButton.LeftButton)
-    assert not first.window.compare.paste_back and not feather.isEnabled()
+    assert not first.window.keep.paste_back and not feather.isEnabled()
     QTest.mouseClick(switch, Qt.MouseButton.LeftButton)
     feather.setValue(11)
     QTest.mouseClick(switch, Qt.MouseButton.LeftButton)
@@ -122,7 +126,7 @@ def test_the_paste_back_switch_is_on_screen_and_remembered(qt_loop, qapp, tmp_pa
     try:
         assert not second.window.findChild(QCheckBox, "paste-back").isChecked()
         assert second.window.findChild(QSpinBox, "feather").value() == 11
-        assert second.window.compare.feather_px == 11 and not second.window.compare.paste_back
+        assert second.window.keep.feather_px == 11 and not second.window.keep.paste_back
     finally:
         qt_loop.run(second.shutdown())
         second.window.close()
@@ -170,10 +174,10 @@ def test_the_focused_button_is_drawn_differently(qt_loop, qapp, editor: Editor) 
     apply_dark_theme(qapp)
     window = editor.window
     qt_loop.run(open_sample_and_paint(editor))
-    qt_loop.run(until(lambda: window.generate_button.isEnabled()))
+    qt_loop.run(until(lambda: window.generate_panel.generate_button.isEnabled()))
     plain_button = next(b for b in window.findChildren(QPushButton) if b.text() == "Add…")
     tool_button = window.findChildren(QToolButton)[3]
-    for button in (window.generate_button, plain_button, tool_button):
+    for button in (window.generate_panel.generate_button, plain_button, tool_button):
         window.canvas.setFocus()
         QApplication.processEvents()
         plain = button.grab().toImage()
@@ -193,7 +197,7 @@ def test_tab_never_stops_in_a_page_behind_a_dock_tab(editor: Editor) -> None:
         reached.append(window.focusWidget())
         if reached[-1] is window.canvas:
             break
-    assert window.paste_back not in reached and window.gallery not in reached
+    assert window.results.paste_back not in reached and window.gallery not in reached
     assert window.prompt in reached and window.params.editors["user"].box in reached
     # Left to right as laid out: the inputs, the picture, the prompt, the parameters.
     start = reached.index(window.inputs.list)

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
@@ -45,15 +44,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.mask import MaskSource, new_mask
+from app.core.mask import MaskSource
 from app.models.brush_settings import BrushSettings
-from app.models.levels import LoadedImage, build_levels
-from app.models.mask_document import MaskDocument
+from app.models.document import EditDocument
 from app.ui.canvas.actions import CanvasActions
 from app.ui.canvas.brush_tool import BrushTool, EraserTool
 from app.ui.canvas.cursor import BrushCursorItem
 from app.ui.canvas.layers import MaskItem, PhotoItem
-from app.ui.canvas.loader import FileLoader, LoadedMask
 from app.ui.canvas.preview import ShapePreviewItem
 from app.ui.canvas.shape_tools import EllipseTool, LassoTool, PolygonTool, RectangleTool
 from app.ui.canvas.tools import PanTool, PointerInput, Tool, ToolKind
@@ -90,18 +87,19 @@ def ask_to_scale_mask(parent: QWidget, message: str) -> bool:
 
 
 class MaskCanvas(ZoomView):
-    """The canvas on which the edit mask is painted over the first image.
+    """The canvas on which the edit mask is painted over the picture being retouched.
 
-    Give it the MaskDocument to paint into and the BrushSettings to paint with (both are
-    created when omitted). ``confirm_discard(text) -> bool`` is asked before a painted mask
-    is dropped for another image; tests pass a stub instead of the modal default.
+    It shows an EditDocument (the picture and the MaskDocument painted into, ``document``)
+    and paints with BrushSettings (both are created when omitted). ``confirm_discard(text)
+    -> bool`` is asked before a painted mask is dropped for another image; tests pass a
+    stub instead of the modal default.
     ``canvas_actions`` (see app.ui.canvas.actions) holds its shortcuts, for menus."""
 
     tool_changed = Signal(str)
     """The current tool, a ToolKind value."""
     overlay_changed = Signal()
     image_opened = Signal(str)
-    """A new picture is shown (its name); the mask was reset to its size."""
+    """A picture is shown (its file's path, or a name); see EditDocument.opened."""
     image_open_failed = Signal(str)
     mask_loaded = Signal(str)
     mask_load_failed = Signal(str, bool)
@@ -112,14 +110,15 @@ class MaskCanvas(ZoomView):
 
     def __init__(
         self,
-        document: MaskDocument | None = None,
+        edit: EditDocument | None = None,
         brush: BrushSettings | None = None,
         parent: QWidget | None = None,
         *,
         confirm_discard: Callable[[str], bool] | None = None,
     ) -> None:
         super().__init__(parent)
-        self.document = document or MaskDocument(parent=self)
+        self.edit = edit or EditDocument(parent=self)
+        self.document = self.edit.mask
         self.brush = brush or BrushSettings(self)
         # None asks with a dialog (no lambda over self: a reference cycle through the canvas).
         self.confirm_discard: Callable[[str], bool] | None = confirm_discard
@@ -160,14 +159,17 @@ class MaskCanvas(ZoomView):
         self._ants_timer = QTimer(self, interval=_ANTS_MS)
         self._ants_timer.timeout.connect(self._on_ants_tick)
 
-        self._picture_name = ""
-        self._use_next = False
         self._drop_text_visible = True
-        self._loader = FileLoader(self)
-        self._loader.image_loaded.connect(self._on_image_loaded)
-        self._loader.image_failed.connect(self.image_open_failed)
-        self._loader.mask_loaded.connect(self._on_mask_loaded)
-        self._loader.mask_failed.connect(self.mask_load_failed)
+        self.edit.about_to_change.connect(self.cancel_current)
+        self.edit.picture_changed.connect(self._on_picture_changed)
+        self.edit.notice.connect(self.show_hud)
+        for source, relay in (
+            (self.edit.opened, self.image_opened),
+            (self.edit.open_failed, self.image_open_failed),
+            (self.edit.mask_loaded, self.mask_loaded),
+            (self.edit.mask_load_failed, self.mask_load_failed),
+        ):
+            source.connect(relay)
 
         self.document.mask_changed.connect(self._on_mask_changed)
         self.document.mask_reset.connect(self._on_mask_reset)
@@ -195,39 +197,29 @@ class MaskCanvas(ZoomView):
         return self.photo.image
 
     def set_image(self, image: QImage, name: str = "image") -> None:
-        """Show a picture and reset the mask to its size (no confirmation: the caller
-        decided). Building the zoom levels of a large picture takes a moment; prefer
-        ``open_file``, which does it in the background."""
-        self._show(LoadedImage(name, build_levels(image)))
+        """Show a picture and reset the mask to its size at once (no confirmation: the
+        caller decided). Its zoom levels are built here; ``open_file`` builds them in the
+        background."""
+        self.edit.set_image(image, name)
 
     def open_file(self, path: Path | str) -> bool:
-        """Decode an image file in the background and show it, after confirming that a
-        painted mask may be dropped. Reports through image_opened / image_open_failed."""
+        """Open a picture, after confirming that a painted mask may be dropped; decoded in
+        the background, reported by image_opened / image_open_failed."""
         path = Path(path)
         if not self._may_discard(f"Open {path.name}? The painted mask will be lost."):
             return False
-        self._use_next = False
-        self._loader.load_image(path)
+        self.edit.open(path)
         return True
-
-    def use_file(self, path: Path | str) -> None:
-        """Make a result the picture being edited, as one undo step: the painted mask
-        stays when the sizes match, and Undo brings back the previous picture, its mask and
-        the strokes before it. Reports through image_opened / image_open_failed."""
-        self._use_next = True
-        self._loader.load_image(Path(path))
 
     def paste(self) -> bool:
         """Open the clipboard's image (or image file)."""
         mime = QGuiApplication.clipboard().mimeData()
         if mime is not None and mime.hasImage():
-            image = QImage(mime.imageData())
-            if image.isNull() or not self._may_discard(
-                "Paste the clipboard's image? The painted mask will be lost."
-            ):
-                return False
-            self._loader.load_qimage(image, "pasted image")  # levels: 30-70 ms at 4K
-            return True
+            return self._open_image(
+                QImage(mime.imageData()),
+                "pasted image",
+                "Paste the clipboard's image? The painted mask will be lost.",
+            )
         if mime is not None and mime.hasUrls():
             local = [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
             if local:
@@ -235,17 +227,23 @@ class MaskCanvas(ZoomView):
         self.show_hud("The clipboard holds no image")
         return False
 
+    def _open_image(self, image: QImage, name: str, question: str) -> bool:
+        if image.isNull() or not self._may_discard(question):
+            return False
+        self.edit.open_image(image, name)
+        return True
+
     def load_mask_file(
         self, path: Path | str, *, mode: MaskSource = "auto", scale: bool = False
     ) -> None:
-        """Read a mask file in the background and make it the mask (one undo step).
-        A file of another size is refused unless ``scale``; failures keep the current mask
-        and are reported by mask_load_failed."""
-        size = (self.document.width, self.document.height)
-        self._loader.load_mask(Path(path), size, mode=mode, scale=scale)
+        """Make a mask file the mask (one undo step; see EditDocument.load_mask)."""
+        self.edit.load_mask(path, mode=mode, scale=scale)
 
     def wait_for_loads(self, msecs: int = -1) -> bool:
-        return self._loader.wait(msecs)
+        """Block until decoding in flight ends, then deliver its answer (tests)."""
+        done = self.edit.wait(None if msecs < 0 else msecs / 1000)
+        QApplication.processEvents()
+        return done
 
     def _take_focus_unless_typing(self) -> None:
         """The pointer over the picture brings the keyboard with it (Space to pan, tool
@@ -267,56 +265,15 @@ class MaskCanvas(ZoomView):
             return True
         return self.confirm_discard(text) if self.confirm_discard else ask_to_discard(self, text)
 
-    def _show(self, loaded: LoadedImage) -> None:
-        self._tool.cancel()
-        self.photo.set_levels(loaded.levels)
-        image = loaded.image
-        self._picture_name = loaded.name
-        self.document.reset(image.width(), image.height())
-        self._update_scene_rect()
-        self.fit()
-        self.image_opened.emit(loaded.name)
-
-    def _on_image_loaded(self, loaded: LoadedImage) -> None:
-        if self._use_next:
-            self._use_picture(loaded)
+    def _on_picture_changed(self, refit: bool) -> None:
+        picture = self.edit.picture
+        if picture is None:
+            self.photo.set_levels([])
         else:
-            self._show(loaded)
-
-    def _use_picture(self, loaded: LoadedImage) -> None:
-        self._tool.cancel()
-        image, mask = loaded.image, self.document.mask
-        if mask.shape == (image.height(), image.width()):
-            kept = mask.copy()
-        else:
-            kept = new_mask(image.width(), image.height())
-            self.show_hud("The result has another size: the mask starts empty (Undo goes back)")
-        before = self._swap_picture((loaded.name, loaded.levels, kept))
-        nbytes = sum(level.sizeInBytes() for level in before[1]) + before[2].nbytes
-        self.document.push_swap("Use result", before, self._swap_picture, nbytes)
-
-    def _swap_picture(
-        self, state: tuple[str, list[QImage], np.ndarray]
-    ) -> tuple[str, list[QImage], np.ndarray]:
-        name, levels, mask = state
-        previous = (self._picture_name, self.photo.levels, self.document.swap_mask(mask))
-        resized = self.photo.image.size() != levels[0].size()
-        self.photo.set_levels(levels)
-        self._picture_name = name
+            self.photo.set_levels(picture.levels)
         self._update_scene_rect()
-        if resized:
+        if refit:
             self.fit()
-        self.image_opened.emit(name)
-        return previous
-
-    def _on_mask_loaded(self, loaded: LoadedMask) -> None:
-        if loaded.coverage.shape != self.document.mask.shape:
-            # The image changed while the mask was decoding.
-            message = f"{loaded.name}: the image changed while it was read; open it again."
-            self.mask_load_failed.emit(message, False)
-            return
-        self.document.replace(loaded.coverage, f"Load {loaded.name}")
-        self.mask_loaded.emit(loaded.name)
 
     # --- tools ----------------------------------------------------------------------------
 
@@ -606,11 +563,11 @@ class MaskCanvas(ZoomView):
             self.open_file(local[0])
         elif mime.hasImage():
             event.acceptProposedAction()
-            image = QImage(mime.imageData())
-            if not image.isNull() and self._may_discard(
-                "Open the dropped image? The painted mask will be lost."
-            ):
-                self._loader.load_qimage(image, "dropped image")
+            self._open_image(
+                QImage(mime.imageData()),
+                "dropped image",
+                "Open the dropped image? The painted mask will be lost.",
+            )
         else:
             event.ignore()
 

@@ -25,9 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.models.differences import DifferenceMaps, PairKey, pair_key
 from app.models.levels import Leveled, build_levels
 from app.ui.canvas.icons import icon
-from app.ui.compare.difference import DifferenceMaps, PairKey, pair_key
 from app.ui.compare.view import CompareView, Picture
 
 MODES = ("side", "wipe", "difference")

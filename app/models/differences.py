@@ -2,9 +2,9 @@
 
 The math is app.core.composite (``difference_heat`` then ``heat_to_rgba``); here the pair's
 QImages become arrays, the heat becomes zoom levels ready to draw, and the last few pairs
-are kept. A 3840x2160 pair takes about 200 ms, so large pairs run on a worker thread and
-report through a signal (queued to the UI thread); small ones are computed inline, which
-keeps their result synchronous.
+are kept. A 3840x2160 pair takes about 200 ms, so large pairs run on the editor's worker
+pool (app.qt.background) and report back on the UI thread; small ones are computed inline,
+which keeps their result synchronous.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ from collections import OrderedDict
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Signal
 from PySide6.QtGui import QImage
 
 from app.core.composite import difference_heat, heat_to_rgba
 from app.models.levels import build_levels
+from app.qt.background import Background
 
 PairKey = tuple[int, int]
 
@@ -53,25 +54,6 @@ def heat_levels(a: QImage, b: QImage) -> list[QImage]:
     return build_levels(image)  # converts, so the array may go
 
 
-class _Relay(QObject):
-    done = Signal(object, object)
-    failed = Signal(object, str)
-
-
-class _Job(QRunnable):
-    def __init__(self, relay: _Relay, key: PairKey, a: QImage, b: QImage) -> None:
-        super().__init__()
-        self._relay, self._key, self._a, self._b = relay, key, a, b
-
-    def run(self) -> None:
-        try:
-            levels = heat_levels(self._a, self._b)
-        except Exception as exc:  # a worker must report, never die silently
-            self._relay.failed.emit(self._key, str(exc))
-        else:
-            self._relay.done.emit(self._key, levels)
-
-
 class DifferenceMaps(QObject):
     """Heat maps of picture pairs: ``get`` answers at once from the cache or for a small
     pair, otherwise starts the work and answers None; ``computed`` tells when it is ready."""
@@ -86,13 +68,7 @@ class DifferenceMaps(QObject):
     ) -> None:
         super().__init__(parent)
         self.inline_pixels = inline_pixels
-        # The pool is created before the relay so that, children being deleted in order,
-        # it waits for a running job before the relay it reports to goes away.
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
-        self._relay = _Relay(self)
-        self._relay.done.connect(self._on_done)
-        self._relay.failed.connect(self._on_failed)
+        self._background = Background(self)
         self._maps: OrderedDict[PairKey, list[QImage]] = OrderedDict()
         self._pending: set[PairKey] = set()
 
@@ -106,7 +82,11 @@ class DifferenceMaps(QObject):
             return self._maps[key]
         if key not in self._pending:
             self._pending.add(key)
-            self._pool.start(_Job(self._relay, key, a, b))
+            self._background.run(
+                lambda: heat_levels(a, b),
+                lambda levels: self._on_done(key, levels),
+                lambda exc: self._on_failed(key, str(exc)),
+            )
         return None
 
     def pending(self, a: QImage, b: QImage) -> bool:
@@ -114,7 +94,9 @@ class DifferenceMaps(QObject):
 
     def wait(self, msecs: int = -1) -> bool:
         """Block until running jobs end (tests, benchmarks, shutdown)."""
-        return self._pool.waitForDone(msecs)
+        done = self._background.wait(None if msecs < 0 else msecs / 1000)
+        QCoreApplication.processEvents()  # deliver the answers
+        return done
 
     def _store(self, key: PairKey, levels: list[QImage]) -> None:
         self._maps[key] = levels
