@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import html
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 
@@ -72,11 +72,13 @@ class VariantResult:
 class JobSource:
     """What the job retouches: the original picture and the mask, both copied into the job
     folder when it starts (so moving or editing the originals later changes nothing), and
-    the region of the original that was sent (None: the whole picture)."""
+    the region of the original that was sent (None: the whole picture). The other input
+    images (references for the model) are copied as well."""
 
     original: Path
     mask: Path | None = None
     region: tuple[int, int, int, int] | None = None  # x, y, width, height
+    references: tuple[Path, ...] = ()  # the other input images, copied too
 
 
 def new_job_id() -> str:
@@ -118,6 +120,13 @@ class Job:
         """The variant's result (made on first use: a server may answer more than asked)."""
         return self.results.setdefault(variant, VariantResult(variant))
 
+    def request_again(self) -> EditRequest:
+        """The request as sent, made from the job's own copies of its files."""
+        images = (self.source.original, *self.source.references)
+        if len(images) != len(self.request.images):  # the copies are not made yet
+            images = self.request.images
+        return replace(self.request, images=images, mask=self.source.mask)
+
     def kept(self) -> list[VariantResult]:
         """The variants still in the gallery, in order."""
         return [r for _, r in sorted(self.results.items()) if not r.discarded]
@@ -152,6 +161,7 @@ class Job:
                 "original": self.source.original.name,
                 "mask": self.source.mask.name if self.source.mask else None,
                 "region": list(self.source.region) if self.source.region else None,
+                "references": [p.name for p in self.source.references],
             },
             "status": self.status.value,
             "usage": self.usage.to_json(),

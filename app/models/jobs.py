@@ -101,6 +101,15 @@ class JobsModel(QObject):
             if (job_id is None or job.id == job_id) and job.task and not job.task.done():
                 job.task.cancel()
 
+    def rerun(self, job_id: str) -> str:
+        """Send a job's request again (billed again), from its own copies of the original,
+        the mask and the other inputs: moving or editing those files since changes nothing."""
+        job = self.jobs[job_id]
+        source = JobSource(job.source.original, job.source.mask, job.source.region)
+        return self.submit(
+            job.request_again(), job.provider, split_streams=job.split_streams, source=source
+        )
+
     def discard(self, job_id: str, variant: int) -> None:
         """Take a variant out of the gallery (its files stay in the job's folder)."""
         job = self.jobs.get(job_id)
@@ -191,14 +200,18 @@ class JobsModel(QObject):
         return path
 
     def _prepare_folder(self, job: Job) -> None:
-        """The job's folder, with its own copies of the original and the mask."""
+        """The job's folder, with its own copies of the original, the mask and the other
+        input images."""
         job.folder.mkdir(parents=True, exist_ok=True)
-        original = _keep_copy(
-            job.source.original, job.folder / f"original{job.source.original.suffix}"
+        source, folder = job.source, job.folder
+        original = _keep_copy(source.original, folder / f"original{source.original.suffix}")
+        mask = _keep_copy(source.mask, folder / "mask.png") if source.mask else None
+        references = tuple(
+            _keep_copy(path, folder / f"input-{number}{path.suffix}")
+            for number, path in enumerate(job.request.images[1:], start=2)
         )
-        mask = _keep_copy(job.source.mask, job.folder / "mask.png") if job.source.mask else None
-        job.source = JobSource(original, mask, job.source.region)
-        write_atomic(job.folder / "job.json", json.dumps(job.card(), indent=2).encode())
+        job.source = JobSource(original, mask, source.region, references)
+        write_atomic(folder / "job.json", json.dumps(job.card(), indent=2).encode())
 
 
 def _keep_copy(source: Path, target: Path) -> Path:

@@ -49,7 +49,10 @@ class VariantTile(QFrame):
     )
     # The context menu's other way of saving and using: the tile's buttons follow the
     # Results panel's paste-back switch, these do the opposite.
-    MENU_ONLY = (("compare", "Compare with the original (double-click, Ctrl+K)"),)
+    MENU_ONLY = (
+        ("compare", "Compare with the original (double-click, Ctrl+K)"),
+        ("rerun", "Run this job again (billed again)"),
+    )
     ALTERNATES = (
         ("save-alt", "save"),
         ("use-alt", "use"),
@@ -185,7 +188,7 @@ class VariantTile(QFrame):
             menu.addAction(action)
         for key, tip in self.MENU_ONLY:
             action = QAction(tip, menu)
-            action.setEnabled(self.is_final)
+            action.setEnabled(self.is_final or key == "rerun")
             action.triggered.connect(lambda _=False, k=key: self._request(k))
             menu.addAction(action)
         menu.addSeparator()

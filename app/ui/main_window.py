@@ -11,7 +11,6 @@ from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import (
     QDockWidget,
-    QLabel,
     QMainWindow,
     QMessageBox,
     QStackedWidget,
@@ -19,8 +18,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.errors import UserError
-from app.core.events import Usage
 from app.models.compare import CompareModel, Source
 from app.models.keep import KeepModel
 from app.models.session import EditorSession, refused_text
@@ -36,6 +33,8 @@ from app.ui.keyboard import buttons_keep_focus_away, set_window_wide
 from app.ui.menus import build_menus
 from app.ui.presets import PresetsPanel
 from app.ui.results_panel import ResultsPanel
+from app.ui.status_bar import EditorStatusBar
+from app.ui.window_state import restore_layout, size_to_screen
 
 
 class MainWindow(QMainWindow):
@@ -103,15 +102,12 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.docks["prompt"]], [400], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["prompt"]], [230], Qt.Orientation.Vertical)
 
-        self.provider_label, self.usage_label, self.engine_label = QLabel(), QLabel(), QLabel()
-        self.statusBar().addWidget(self.provider_label)
-        self.statusBar().addWidget(self.engine_label)
-        self.statusBar().addPermanentWidget(self.usage_label)
+        self.setStatusBar(EditorStatusBar(session, self))
         self.files = FileCommands(self, session, self.canvas, self.statusBar(), sample)
         build_menus(self)
         self._connect()
-        self._restore_layout()
-        self._on_provider_changed(session.provider)
+        restore_layout(self, self.settings)
+        self._show_models(session.provider)
         self._on_readiness_changed(session.readiness())
         self.canvas.installEventFilter(self)
         self._update_first_run()
@@ -121,7 +117,7 @@ class MainWindow(QMainWindow):
         self.stack.currentChanged.connect(self._on_page_changed)
         self._on_page_changed()
         buttons_keep_focus_away(self)
-        self._size_to_screen()
+        size_to_screen(self, self.settings)
 
     def _dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> None:
         dock = QDockWidget(title, self)
@@ -142,11 +138,12 @@ class MainWindow(QMainWindow):
         session.generate_refused.connect(
             lambda problems: self.error_bar.show_error(refused_text(problems), retryable=False)
         )
-        session.provider_changed.connect(self._on_provider_changed)
+        session.provider_changed.connect(self._show_models)
         session.open_requested.connect(self.canvas.open_file, Qt.ConnectionType.QueuedConnection)
         session.inputs.changed.connect(self._update_first_run)
         session.document.opened.connect(self._update_first_run)
-        self.runner.problem.connect(self._on_problem)
+        self.runner.problem.connect(self.error_bar.show_problem)
+        self.results.message.connect(self.statusBar().showMessage)
         self.inputs.add_requested.connect(self.files.add_inputs)
         self.first_run.open_requested.connect(self.files.open_image)
         self.first_run.sample_requested.connect(self.files.open_sample)
@@ -155,8 +152,7 @@ class MainWindow(QMainWindow):
         self.presets_panel.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.presets_panel.dialog_closed.connect(self.return_focus)
         jobs.job_started.connect(self._on_job_started)
-        jobs.job_finished.connect(self._on_job_finished)
-        for ended in (jobs.job_failed, jobs.job_cancelled):
+        for ended in (jobs.job_finished, jobs.job_failed, jobs.job_cancelled):
             ended.connect(lambda *_: self._show_busy(jobs.busy))
         jobs.image_received.connect(
             lambda job_id, variant, *_: self.runner.start(
@@ -168,15 +164,10 @@ class MainWindow(QMainWindow):
         self.compare.pair_ready.connect(self.compare_panel.show_pair)
         self.compare_panel.selection_changed.connect(self._on_compare_selection_changed)
         self.compare_panel.close_requested.connect(lambda: self.toggle_compare(False))
-        self.keep.saved.connect(self._on_saved)
-        self.keep.copied.connect(
-            lambda: self.statusBar().showMessage("Copied the result to the clipboard", 4000)
-        )
-        engine = session.engine
-        if engine is not None:
-            engine.ready.connect(lambda url: self.engine_label.setText("Local engine ready"))
-            engine.restarting.connect(self.engine_label.setText)
-            engine.failed.connect(self._on_engine_failed)
+        if session.engine is not None:
+            session.engine.failed.connect(
+                lambda text: self.error_bar.show_error(text, retryable=False)
+            )
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.canvas and event.type() == QEvent.Type.Resize:
@@ -223,20 +214,9 @@ class MainWindow(QMainWindow):
         self.docks["results"].raise_()
         self._show_busy(True)
 
-    def _on_job_finished(self, job_id: str, usage: Usage) -> None:
-        number = self.session.jobs.jobs[job_id].number
-        self.usage_label.setText(
-            f"Job #{number}: {usage.input_tokens:,} tokens in, {usage.output_tokens:,} out"
-        )
-        self._show_busy(self.session.jobs.busy)
-
     def _show_busy(self, busy: bool) -> None:
         self.generate_panel.show_busy(busy)
         self.cancel_action.setEnabled(busy)
-
-    def _on_saved(self, target: Path, pasted: bool) -> None:
-        how = "pasted back onto the original" if pasted else "as received"
-        self.statusBar().showMessage(f"Saved {target.name} ({how})", 6000)
 
     # --- compare --------------------------------------------------------------------------
 
@@ -272,17 +252,8 @@ class MainWindow(QMainWindow):
 
     # --- providers, problems, focus ---------------------------------------------------------
 
-    def _on_provider_changed(self, provider) -> None:
-        self.provider_label.setText(f"Provider: {provider.name}")
+    def _show_models(self, provider) -> None:
         self.params.set_known_models(provider.models or self.session.schema.model_names())
-        self.engine_label.setVisible(provider.kind == "local")
-
-    def _on_engine_failed(self, message: str) -> None:
-        self.engine_label.setText("Local engine stopped")
-        self.error_bar.show_error(message, retryable=False)
-
-    def _on_problem(self, error: UserError) -> None:
-        self.error_bar.show_problem(error)
 
     def _on_page_changed(self, *_: object) -> None:
         """Canvas keys are window-wide while the canvas is shown, and gone while the
@@ -300,13 +271,6 @@ class MainWindow(QMainWindow):
         return picture
 
     # --- window state ------------------------------------------------------------------------
-
-    def _restore_layout(self) -> None:
-        geometry, state = self.settings.window_state()
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        if state is not None:
-            self.restoreState(state)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.session.jobs.busy:
@@ -328,15 +292,6 @@ class MainWindow(QMainWindow):
     def _ask_to_quit(self, text: str) -> bool:
         answer = QMessageBox.question(self, "Quit Retouch Studio?", text)
         return answer == QMessageBox.StandardButton.Yes
-
-    def _size_to_screen(self) -> None:
-        """The first size comes from the screen (a saved layout overrides it): at most
-        1440x900, and never more than 92 % of what the screen has free."""
-        if self.settings.window_state()[0] is not None:
-            return
-        free = self.screen().availableGeometry()
-        self.resize(min(1440, int(free.width() * 0.92)), min(900, int(free.height() * 0.92)))
-        self.move(free.center() - self.rect().center())
 
     def save_layout(self) -> None:
         self.settings.set_window_state(self.saveGeometry(), self.saveState())

@@ -20,9 +20,11 @@ SAVE_FILTER = "PNG (*.png);;JPEG (*.jpg *.jpeg);;WebP (*.webp)"
 
 
 class ResultsPanel(QWidget):
-    """``compare_requested(job id, variant)``: a tile asked to be compared."""
+    """``compare_requested(job id, variant)``: a tile asked to be compared;
+    ``message(text, milliseconds)``: what was done, for the status bar."""
 
     compare_requested = Signal(str, int)
+    message = Signal(str, int)
 
     def __init__(
         self,
@@ -53,10 +55,16 @@ class ResultsPanel(QWidget):
         layout.addWidget(self.gallery, 1)
         self.gallery.action_requested.connect(self.act)
         self.gallery.activated.connect(self.compare_requested)
+        keep.saved.connect(self._on_saved)
+        keep.copied.connect(lambda: self.message.emit("Copied the result to the clipboard", 4000))
+
+    def _on_saved(self, target: Path, pasted: bool) -> None:
+        how = "pasted back onto the original" if pasted else "as received"
+        self.message.emit(f"Saved {target.name} ({how})", 6000)
 
     def act(self, action: str, job_id: str, variant: int) -> None:
         """A tile's action: save, copy, use (their "-alt" forms the other way round for
-        paste-back), compare, discard."""
+        paste-back), compare, run the job again, discard."""
         job = self._jobs.jobs.get(job_id)
         if job is None or variant not in job.results:
             return
@@ -65,6 +73,8 @@ class ResultsPanel(QWidget):
             self._jobs.discard(job_id, variant)
         elif action == "compare":
             self.compare_requested.emit(job_id, variant)
+        elif action == "rerun":
+            self._jobs.rerun(job_id)
         elif job.results[variant].file is None:
             return
         elif action.startswith("save"):

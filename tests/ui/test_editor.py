@@ -52,7 +52,7 @@ def test_remove_an_object_with_two_streamed_variants(qt_loop, editor) -> None:
         return await finished
 
     job_id, usage = qt_loop.run(scenario(), timeout=60)
-    assert usage.output_tokens > 0 and "tokens in" in window.usage_label.text()
+    assert usage.output_tokens > 0 and "tokens in" in window.statusBar().usage_label.text()
     for variant in (0, 1):
         assert order.index(("partial", variant)) < order.index(("final", variant))
     tiles = window.gallery.sections[job_id].tiles

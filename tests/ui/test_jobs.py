@@ -91,7 +91,12 @@ def test_streamed_variants_arrive_saved_and_decoded(qt_loop, schema, tmp_path, p
     assert job.source.mask.read_bytes() == mask.read_bytes()
     card = json.loads((folder / "job.json").read_text())
     assert card["id"] == job_id and card["status"] == "done"
-    assert card["source"] == {"original": "original.png", "mask": "mask.png", "region": None}
+    assert card["source"] == {
+        "original": "original.png",
+        "mask": "mask.png",
+        "region": None,
+        "references": [],
+    }
     assert card["results"]["1"]["final"] == result.final.name
 
 

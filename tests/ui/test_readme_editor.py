@@ -121,7 +121,10 @@ def test_readme_first_start_shows_its_controls_and_runs_the_local_engine(
     # No account: the provider is the local engine, in a child process with a random token
     # in its environment, never on its command line.
     assert session.provider.kind == "local"
-    assert window.provider_label.isVisible() and "Local engine" in window.provider_label.text()
+    assert (
+        window.statusBar().provider_label.isVisible()
+        and "Local engine" in window.statusBar().provider_label.text()
+    )
     pid = engine._process.processId()
     argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
     assert argv[1:7] == ["-m", "app", "serve", "--port", "0", "--exit-with-stdin"]
@@ -297,8 +300,8 @@ def test_readme_a_job_on_the_local_engine_its_results_and_compare(
     assert tile.measure_label.isVisible()
     assert tile.measure_label.text() == "drift 0.0% outside the mask"
     # The status bar shows the job's token usage.
-    assert window.usage_label.isVisible()
-    assert window.usage_label.text() == (
+    assert window.statusBar().usage_label.isVisible()
+    assert window.statusBar().usage_label.text() == (
         f"Job #{session.jobs.jobs[job_id].number}: {usage.input_tokens:,} tokens in, "
         f"{usage.output_tokens:,} out"
     )
@@ -545,7 +548,7 @@ def test_readme_the_engine_is_restarted_at_most_three_times_a_minute(
         assert "stopped 4 times within a minute" in message and "not restarted" in message
         assert made.window.error_bar.isVisible()
         assert "stopped 4 times" in made.window.error_bar.message.text()
-        assert made.window.engine_label.text() == "Local engine stopped"
+        assert made.window.statusBar().engine_label.text() == "Local engine stopped"
         qt_loop.run(asyncio.sleep(0.6))
         assert len(restarts) == 3 and not made.engine.running
     finally:
