@@ -301,13 +301,7 @@ class ResultWriter:
 
     def write(self, event: ImageEvent) -> Path:
         name = result_name(event, len(self.written) + 1, prefix=f"retouch-{self.stamp}-")
-        try:
-            path = write_atomic(self.folder / name, event.data)
-        except OSError as exc:
-            # Name the image being saved (in --out), not the temporary file behind it; a
-            # full disk's error names no file at all.
-            exc.filename, exc.filename2 = str(self.folder / name), None
-            raise
+        path = write_atomic(self.folder / name, event.data)
         self.written.append(path)
         if isinstance(event, CompletedImage) and event.usage is not None:
             self.usage = self.usage + event.usage

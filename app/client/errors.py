@@ -107,9 +107,9 @@ def user_error(
         reason = exc.strerror or str(exc) or type(exc).__name__
         return UserError.plain(one_line(f"Network failure: {reason}."), ErrorKind.NETWORK)
     if isinstance(exc, OSError):
-        where = f" in {exc.filename}" if exc.filename else ""
+        what = str(exc.filename) if exc.filename else "A file"
         hint = _clause(save_hint or SAVE_HINT)
-        text = f"A result could not be saved{where} ({exc.strerror or exc}); {hint}."
+        text = f"{what} could not be written ({exc.strerror or exc}); {hint}."
         return UserError.plain(one_line(text), ErrorKind.DISK)
     text = f"Unexpected error: {type(exc).__name__}" + (f": {exc}" if str(exc) else "")
     return UserError.plain(one_line(text), ErrorKind.INTERNAL)

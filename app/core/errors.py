@@ -38,8 +38,8 @@ class ErrorKind(StrEnum):
     changed while it was being sent, or the base URL is not a web address."""
 
     DISK = "disk"
-    """A result arrived but could not be saved: the disk is full, or the folder went away
-    or cannot be written."""
+    """A file could not be written (a result, a saved copy, a mask): the disk is full, or
+    the folder went away or cannot be written."""
 
     FILE = "file"
     """A picture or mask cannot be read: not an image, truncated, corrupt or too large.

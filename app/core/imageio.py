@@ -210,12 +210,18 @@ def write_atomic(path: Path, data: bytes) -> Path:
     so the file is either absent or complete.
 
     The file ends up with the permissions a plain ``open(path, "wb")`` would give it: those
-    of the file it replaces, else ``0o666`` less the umask."""
+    of the file it replaces, else ``0o666`` less the umask. An OSError names ``path`` (the
+    file the caller asked for), never the hidden temporary file behind it; a full disk's
+    error names no file at all otherwise."""
     path = Path(path)
-    mode = _mode_for(path)
-    # mkstemp makes the file 0600, so nobody else can read a half-written result; it is
-    # given its final mode only once complete, just before the rename publishes it.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        mode = _mode_for(path)
+        # mkstemp makes the file 0600, so nobody else can read a half-written result; it
+        # is given its final mode only once complete, just before the rename publishes it.
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    except OSError as exc:
+        exc.filename, exc.filename2 = str(path), None
+        raise
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -224,8 +230,10 @@ def write_atomic(path: Path, data: bytes) -> Path:
             if mode is not None:
                 os.fchmod(handle.fileno(), mode)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            exc.filename, exc.filename2 = str(path), None
         raise
     return path
 

@@ -63,11 +63,12 @@ class JobsModel(QObject):
         self._config_for = config_for
         self._numbers = itertools.count(1)
         self.jobs: dict[str, Job] = {}
+        self._running: set[str] = set()  # ids of jobs whose last signal has not gone out
 
     @property
     def busy(self) -> bool:
         """True while a job is running; already False when its last signal is emitted."""
-        return any(job.running for job in self.jobs.values())
+        return bool(self._running)
 
     def newest(self) -> Job | None:
         """The newest job that still has a variant in the gallery."""
@@ -90,6 +91,7 @@ class JobsModel(QObject):
         source = source or JobSource(request.images[0], request.mask)
         job = Job(job_id, number, request, provider, folder, source, split_streams)
         self.jobs[job_id] = job
+        self._running.add(job_id)
         job.task = asyncio.ensure_future(self._run(job))
         self.job_started.emit(job_id, job.variants)
         return job_id
@@ -138,14 +140,20 @@ class JobsModel(QObject):
             # What arrived before the cancel is on disk; show it too.
             await display.drain()
             self._end(job, JobStatus.CANCELLED)
+            await self._write_card(job)
+            self._running.discard(job.id)
             self.job_cancelled.emit(job.id)
             raise
         except Exception as exc:  # every failure reaches the user, never a silent task
             await display.drain()
             self._end(job, JobStatus.FAILED, user_error(exc, save_hint=SAVE_HINT))
+            await self._write_card(job)
+            self._running.discard(job.id)
             self.job_failed.emit(job.id, job.error)
             return
         self._end(job, JobStatus.DONE)
+        await self._write_card(job)
+        self._running.discard(job.id)
         self.job_finished.emit(job.id, job.usage)
 
     def _end(self, job: Job, status: JobStatus, error: UserError | None = None) -> None:
@@ -155,9 +163,13 @@ class JobsModel(QObject):
             if not result.is_final and status != JobStatus.DONE:
                 result.state = ended
                 result.error = error.message if error else result.error
-        # The card is rewritten with the outcome (a full disk must not hide the result).
+
+    async def _write_card(self, job: Job) -> None:
+        """job.json again, with the outcome, in a worker (it is fsynced). A full disk must
+        not hide the result, which is on disk and shown already."""
+        card = json.dumps(job.card(), indent=2).encode()
         with contextlib.suppress(OSError):
-            write_atomic(job.folder / "job.json", json.dumps(job.card(), indent=2).encode())
+            await asyncio.to_thread(write_atomic, job.folder / "job.json", card)
 
     async def _show(self, job: Job, event: ImageEvent, path: Path) -> None:
         result = job.result(event.variant)

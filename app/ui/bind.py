@@ -4,6 +4,8 @@ and a change made elsewhere (another window, a test, a reset) is shown."""
 
 from __future__ import annotations
 
+import contextlib
+
 from PySide6.QtWidgets import QAbstractButton, QSpinBox
 
 from app.models.settings import Setting, Settings
@@ -31,4 +33,10 @@ def bind(widget: QAbstractButton | QSpinBox, settings: Settings, setting: Settin
             show(value)  # no echo: Settings.set ignores a value it already holds
 
     settings.changed.connect(on_changed)
-    widget.destroyed.connect(lambda *_: settings.changed.disconnect(on_changed))
+
+    def forget(*_: object) -> None:
+        # RuntimeError: the settings went first (they die with the editor too).
+        with contextlib.suppress(RuntimeError):
+            settings.changed.disconnect(on_changed)
+
+    widget.destroyed.connect(forget)

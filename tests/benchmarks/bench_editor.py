@@ -176,8 +176,11 @@ def bench_jobs_model() -> type:
     """The real JobsModel with a switch: ``mode`` "worker" is the model untouched;
     "inline" is the baseline, decoding on the UI thread in the slot; "none" decodes and
     shows nothing (what the client and the saving cost on their own)."""
+    from app.core.errors import ErrorKind, UserError
     from app.core.events import PartialImage
-    from app.models.jobs import JobError, JobsModel, decode_for_display
+    from app.models.display import decode_for_display
+    from app.models.job import VariantState
+    from app.models.jobs import JobsModel
 
     class BenchJobsModel(JobsModel):
         mode = "worker"
@@ -188,17 +191,28 @@ def bench_jobs_model() -> type:
                 return
             if self.mode == "none":
                 return
+            # JobsModel._show with the decoding on the UI thread: the variant's result is
+            # updated as there, since the gallery renders from it.
+            result = job.result(event.variant)
             try:
                 image = decode_for_display(event.data)  # on the UI thread: the baseline
             except ValueError as exc:
                 message = f"{path.name}: saved, but {exc}."
-                self.job_failed.emit(job.id, JobError(message, "protocol", retryable=False))
+                error = UserError(message, ErrorKind.PROTOCOL, retryable=False)
+                if not result.is_final:
+                    result.state, result.error = VariantState.FAILED, message
+                self.job_failed.emit(job.id, error)
                 return
             if isinstance(event, PartialImage):
+                if result.is_final:
+                    return
+                result.state, result.shown_partial = VariantState.STREAMING, event.partial_index
+                result.error = None
                 self.partial_received.emit(
                     job.id, event.variant, event.partial_index, image, str(path)
                 )
             else:
+                result.state, result.error = VariantState.FINAL, None
                 self.image_received.emit(job.id, event.variant, image, str(path))
 
     return BenchJobsModel
@@ -310,7 +324,7 @@ async def run_job(editor: Any, start: Any) -> dict[str, Any]:
     ended: asyncio.Future[tuple[str, Any]] = loop.create_future()
     counts = {"partials_shown": 0, "finals_shown": 0}
 
-    def finish(kind: str, job_id: int, detail: Any = None) -> None:
+    def finish(kind: str, job_id: str, detail: Any = None) -> None:
         if not ended.done():
             ended.set_result((kind, detail))
 
@@ -353,7 +367,7 @@ def gil_holds(png: bytes, reps: int = 3) -> dict[str, dict[str, float]]:
 
     from app.client.answers import event_from_sse
     from app.client.sse import EventDecoder
-    from app.models.jobs import decode_for_display
+    from app.models.display import decode_for_display
 
     wire = fs.completed(png).encode("\n")
     chunks = [wire[k : k + (1 << 16)] for k in range(0, len(wire), 1 << 16)]
@@ -480,7 +494,7 @@ async def memory_main(base_url: str, inputs: list[Path], upload: Path) -> dict[s
     peak_inputs = vm_hwm()
     set_stream_params(editor, partials=1)
 
-    async def submit() -> int:
+    async def submit() -> str:
         # The 16 inputs stay in the strip; the request itself sends one small image.
         return session.submit(EditRequest((upload,), session.params.request_values()))
 

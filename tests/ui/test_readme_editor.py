@@ -733,3 +733,102 @@ def test_readme_the_preset_name_dialog_runs_no_nested_event_loop(offline, when_s
             break
         QTest.qWait(20)
     assert seen == [base]
+
+
+# --- the job's folder, run again, one error bar ----------------------------------------------
+
+
+def test_readme_a_job_keeps_its_own_copies_and_runs_again_from_them(
+    qt_loop, editor: Editor, when_shown, tmp_path: Path
+) -> None:
+    window, session = editor.window, editor.session
+    photo = images.write(tmp_path / "photo.png", images.png_bytes(600, 400))
+    with fs.serve(fs.json_images([images.png_bytes(600, 400)])) as server:
+        use_provider(editor, server.base_url)
+
+        async def first_job() -> str:
+            window.canvas.open_file(photo)
+            await until(lambda: session.inputs.first == photo)
+            window.canvas.document.fill_rect(10, 10, 60, 60)
+            QTest.keyClicks(window.prompt, "remove the cup")
+            await until(lambda: window.generate_panel.generate_button.isEnabled())
+            finished = next_signal(session.jobs.job_finished)
+            QTest.mouseClick(window.generate_panel.generate_button, Qt.MouseButton.LeftButton)
+            job_id, _usage = await finished
+            return job_id
+
+        first = qt_loop.run(first_job(), timeout=60)
+        job = session.jobs.jobs[first]
+        # Its folder: the time and the job's UUID; its own copies; a card of every variant.
+        assert job.folder.name.endswith(first[:8]) and len(first) == 32
+        assert sorted(p.name for p in job.folder.iterdir()) == [
+            "001-v0-final.png", "job.json", "mask.png", "original.png"
+        ]  # fmt: skip
+        card = json.loads((job.folder / "job.json").read_text())
+        assert card["id"] == first and card["results"]["0"]["final"] == "001-v0-final.png"
+        photo.rename(tmp_path / "moved.png")  # the record does not need it any more
+
+        # Right-click a result: Run this job again, from the job's own copies.
+        tile = window.gallery.sections[first].tiles[0]
+        chosen: list[str] = []
+
+        def choose(menu: QMenu) -> None:
+            action = next(a for a in menu.actions() if a.text().startswith("Run this job again"))
+            chosen.append(action.text())
+            action.trigger()
+            menu.close()
+
+        def popup() -> QMenu | None:
+            menu = QApplication.activePopupWidget()
+            return menu if isinstance(menu, QMenu) else None
+
+        # The menu runs its own event loop: opened from the test, never inside a task.
+        started: list[str] = []
+        session.jobs.job_started.connect(lambda job_id, _n: started.append(job_id))
+        when_shown(popup, choose)
+        centre = tile.rect().center()
+        QApplication.sendEvent(
+            tile,
+            QContextMenuEvent(QContextMenuEvent.Reason.Mouse, centre, tile.mapToGlobal(centre)),
+        )
+
+        async def run_again() -> str:
+            await until(lambda: bool(started))
+            await until(lambda: not session.jobs.jobs[started[0]].running)
+            return started[0]
+
+        again = qt_loop.run(run_again(), timeout=60)
+        sent = list(server.requests)
+    assert chosen == ["Run this job again (billed again)"] and again != first
+    assert len(sent) == 2 and sent[1].fields["prompt"] == "remove the cup"
+    assert [p.data for p in sent[1].files] == [p.data for p in sent[0].files]
+    assert window.gallery.sections[again].header.text().startswith("<b>#2</b>")
+
+
+def test_readme_a_failed_save_reaches_the_error_bar_naming_the_file(
+    qt_loop, editor: Editor, tmp_path: Path, monkeypatch
+) -> None:
+    window, session = editor.window, editor.session
+    blocker = images.write(tmp_path / "not-a-folder", b"a file where a folder should be")
+    target = blocker / "kept.png"  # cannot be written, even by root
+    monkeypatch.setattr(
+        "app.ui.results_panel.QFileDialog.getSaveFileName", lambda *a, **k: (str(target), "")
+    )
+    with fs.serve(fs.json_images([images.png_bytes(600, 400)])) as server:
+        use_provider(editor, server.base_url)
+
+        async def scenario() -> None:
+            await open_sample_and_paint(editor)
+            await until(lambda: window.generate_panel.generate_button.isEnabled())
+            finished = next_signal(session.jobs.job_finished)
+            QTest.mouseClick(window.generate_panel.generate_button, Qt.MouseButton.LeftButton)
+            job_id, _usage = await finished
+            problem = next_signal(session.runner.problem)
+            window.gallery.sections[job_id].tiles[0].buttons["save"].click()
+            return (await problem)[0]
+
+        error = qt_loop.run(scenario(), timeout=60)
+    assert error.kind == "disk" and not error.retryable
+    assert window.error_bar.isVisible() and str(target) in window.error_bar.message.text()
+    assert window.error_bar.retry.isHidden()  # Retry sends a job again; a save is not one
+    assert session.mask.has_painting() and window.prompt.toPlainText() == "remove the spoon"

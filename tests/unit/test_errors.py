@@ -144,7 +144,7 @@ def test_a_result_that_cannot_be_saved_names_the_file_and_what_to_do(tmp_path: P
     error = user_error(exc, save_hint="free some disk space or choose another --out")
     assert error.kind is ErrorKind.DISK and error.retryable and not error.needs_settings
     assert error.message == (
-        f"A result could not be saved in {exc.filename} (No such file or directory); "
+        f"{exc.filename} could not be written (No such file or directory); "
         "free some disk space or choose another --out."
     )
 
@@ -153,15 +153,15 @@ def test_the_editors_disk_message_is_unchanged() -> None:
     hint = "free some disk space or check that the results folder can be written, then retry"
     error = user_error(OSError(28, "No space left on device", "/r/001-v0.png"), save_hint=hint)
     assert error.message == (
-        "A result could not be saved in /r/001-v0.png (No space left on device); free some "
+        "/r/001-v0.png could not be written (No space left on device); free some "
         "disk space or check that the results folder can be written, then retry."
     )
 
 
 def test_a_disk_error_without_a_file_or_hint() -> None:
     error = user_error(OSError(28, "No space left on device"))
-    assert error.message == f"A result could not be saved (No space left on device); {SAVE_HINT}."
-    assert user_error(OSError("odd")).message.startswith("A result could not be saved (odd);")
+    assert error.message == f"A file could not be written (No space left on device); {SAVE_HINT}."
+    assert user_error(OSError("odd")).message.startswith("A file could not be written (odd);")
 
 
 @pytest.mark.parametrize(

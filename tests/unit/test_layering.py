@@ -40,3 +40,16 @@ NO_WIDGETS = sorted(
 @pytest.mark.parametrize("path", NO_WIDGETS, ids=str)
 def test_models_never_import_widgets(path: Path) -> None:
     assert not {m for m in imported_modules(path) if m.startswith("PySide6.QtWidgets")}
+
+
+@pytest.mark.parametrize("path", sorted(APP.rglob("*.py")), ids=str)
+def test_no_module_is_over_500_lines(path: Path) -> None:
+    """A module a newcomer can read at one sitting (issue 11)."""
+    assert len(path.read_text(encoding="utf-8").splitlines()) <= 500
+
+
+def test_the_main_window_only_lays_out_and_wires() -> None:
+    """Its features live in their own modules and its state in app.models."""
+    window = (APP / "ui" / "main_window.py").read_text(encoding="utf-8")
+    assert len(window.splitlines()) <= 300
+    assert not {m for m in imported_modules(APP / "ui" / "main_window.py") if "QFileDialog" in m}

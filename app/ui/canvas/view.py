@@ -3,7 +3,8 @@
 A ZoomView (app.ui.zoom_view, the zoom and scroll it shares with the compare panes): it maps
 events to image coordinates, repaints only the regions items mark dirty, and holds the tool
 overlays (brush cursor, shape outlines) as items over the picture. Scene units are image
-pixels.
+pixels. Its pointer events are handled in pointer_events, drag and drop in drop, and what it
+paints over the picture (drop hint, heads-up text) in hints.
 """
 
 from __future__ import annotations
@@ -11,38 +12,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QColor,
-    QDragEnterEvent,
-    QDragLeaveEvent,
-    QDragMoveEvent,
-    QDropEvent,
-    QFont,
     QGuiApplication,
     QHideEvent,
     QImage,
     QKeyEvent,
-    QMouseEvent,
-    QNativeGestureEvent,
     QPainter,
-    QPainterPath,
-    QPen,
-    QPointingDevice,
     QShowEvent,
-    QTabletEvent,
 )
-from PySide6.QtWidgets import (
-    QAbstractSpinBox,
-    QApplication,
-    QGraphicsScene,
-    QLineEdit,
-    QMessageBox,
-    QPlainTextEdit,
-    QTextEdit,
-    QWidget,
-)
+from PySide6.QtWidgets import QApplication, QGraphicsScene, QMessageBox, QWidget
 
 from app.core.mask import MaskSource
 from app.models.brush_settings import BrushSettings
@@ -50,10 +31,13 @@ from app.models.document import EditDocument
 from app.ui.canvas.actions import CanvasActions
 from app.ui.canvas.brush_tool import BrushTool, EraserTool
 from app.ui.canvas.cursor import BrushCursorItem
+from app.ui.canvas.drop import DropMixin
+from app.ui.canvas.hints import hud_rect, paint_drop_hint, paint_hud, paint_picture_shadow
 from app.ui.canvas.layers import MaskItem, PhotoItem
+from app.ui.canvas.pointer_events import PointerEventsMixin
 from app.ui.canvas.preview import ShapePreviewItem
 from app.ui.canvas.shape_tools import EllipseTool, LassoTool, PolygonTool, RectangleTool
-from app.ui.canvas.tools import PanTool, PointerInput, Tool, ToolKind
+from app.ui.canvas.tools import PanTool, Tool, ToolKind
 from app.ui.zoom_view import ZoomView
 
 _HUD_MS = 1100
@@ -86,7 +70,7 @@ def ask_to_scale_mask(parent: QWidget, message: str) -> bool:
     return answer == QMessageBox.StandardButton.Yes
 
 
-class MaskCanvas(ZoomView):
+class MaskCanvas(PointerEventsMixin, DropMixin, ZoomView):
     """The canvas on which the edit mask is painted over the picture being retouched.
 
     It shows an EditDocument (the picture and the MaskDocument painted into, ``document``)
@@ -149,9 +133,7 @@ class MaskCanvas(ZoomView):
             )
         }
         self._tool = self._tools[ToolKind.BRUSH]
-        self._panner = PanTool(self)
-        self._panning = False
-        self._pointer_inside = False
+        self._init_pointer_events()
         self._drop_hover = False
         self._hud_text = ""
         self._hud_timer = QTimer(self, singleShot=True, interval=_HUD_MS)
@@ -244,16 +226,6 @@ class MaskCanvas(ZoomView):
         done = self.edit.wait(None if msecs < 0 else msecs / 1000)
         QApplication.processEvents()
         return done
-
-    def _take_focus_unless_typing(self) -> None:
-        """The pointer over the picture brings the keyboard with it (Space to pan, tool
-        keys), unless the designer is typing in a text field of this window."""
-        focused = QApplication.focusWidget()
-        typing = isinstance(focused, QLineEdit | QAbstractSpinBox | QPlainTextEdit | QTextEdit)
-        if focused is not None and focused.window() is not self.window():
-            return  # a dialog or another window has the keyboard
-        if not typing and not self.hasFocus():
-            self.setFocus(Qt.FocusReason.MouseFocusReason)
 
     def set_drop_text_visible(self, visible: bool) -> None:
         """Whether an empty canvas invites a drop (off while a welcome card covers it)."""
@@ -366,10 +338,7 @@ class MaskCanvas(ZoomView):
         self._hud_text = ""
 
     def _hud_rect(self) -> QRect:
-        metrics = self.fontMetrics()
-        width = metrics.horizontalAdvance(self._hud_text) + 28
-        height = metrics.height() + 14
-        return QRect((self.viewport().width() - width) // 2, 16, width, height)
+        return hud_rect(self.fontMetrics(), self._hud_text, self.viewport().width())
 
     def _update_hud_area(self) -> None:
         if self._hud_text:
@@ -398,128 +367,6 @@ class MaskCanvas(ZoomView):
         else:
             self._ants_timer.stop()
 
-    # --- pointer -------------------------------------------------------------------------
-
-    def _pointer(
-        self,
-        pos: QPointF,
-        button: Qt.MouseButton,
-        buttons: Qt.MouseButton,
-        modifiers: Qt.KeyboardModifier,
-        pressure: float = 1.0,
-        tablet: bool = False,
-        eraser_tip: bool = False,
-    ) -> PointerInput:
-        scene = self.to_image(pos)
-        return PointerInput(pos, scene, button, buttons, modifiers, pressure, tablet, eraser_tip)
-
-    def _mouse(self, event: QMouseEvent) -> PointerInput:
-        return self._pointer(event.position(), event.button(), event.buttons(), event.modifiers())
-
-    def _pointer_press(self, pointer: PointerInput, double: bool = False) -> None:
-        if self._panning:
-            return
-        pans = pointer.button == Qt.MouseButton.MiddleButton or (
-            self._space_held and pointer.button == Qt.MouseButton.LeftButton
-        )
-        if pans and not self._tool.busy:
-            self._panning = True
-            self._panner.press(pointer)
-        elif double:
-            self._tool.double_click(pointer)
-        else:
-            self._tool.press(pointer)
-        self._refresh_cursor()
-
-    def _pointer_move(self, pointer: PointerInput) -> None:
-        self.pointer_moved.emit(pointer.scene)
-        if self._panning:
-            self._panner.move(pointer)
-        elif pointer.buttons != Qt.MouseButton.NoButton:
-            self._tool.move(pointer)
-        else:
-            self._tool.hover(pointer)
-
-    def _pointer_release(self, pointer: PointerInput) -> None:
-        if self._panning:
-            if pointer.buttons & (Qt.MouseButton.MiddleButton | Qt.MouseButton.LeftButton):
-                return
-            self._panner.release(pointer)
-            self._panning = False
-        else:
-            self._tool.release(pointer)
-        self._refresh_cursor()
-
-    def mousePressEvent(self, event: QMouseEvent) -> None:
-        self.setFocus(Qt.FocusReason.MouseFocusReason)
-        self._pointer_press(self._mouse(event))
-        event.accept()
-
-    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
-        self._pointer_press(self._mouse(event), double=True)
-        event.accept()
-
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:
-        self._pointer_move(self._mouse(event))
-        event.accept()
-
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        self._pointer_release(self._mouse(event))
-        event.accept()
-
-    def viewportEvent(self, event: QEvent) -> bool:
-        kind = event.type()
-        if kind in (QEvent.Type.TabletPress, QEvent.Type.TabletMove, QEvent.Type.TabletRelease):
-            assert isinstance(event, QTabletEvent)
-            # Accepted tablet events are not turned into mouse events, so pressure reaches
-            # the brush and nothing is painted twice.
-            pointer = self._pointer(
-                event.position(),
-                event.button(),
-                event.buttons(),
-                event.modifiers(),
-                event.pressure(),
-                tablet=True,
-                eraser_tip=event.pointerType() == QPointingDevice.PointerType.Eraser,
-            )
-            if kind == QEvent.Type.TabletPress:
-                self._pointer_press(pointer)
-            elif kind == QEvent.Type.TabletMove:
-                self._pointer_move(pointer)
-            else:
-                self._pointer_release(pointer)
-            event.accept()
-            return True
-        if kind == QEvent.Type.NativeGesture:
-            assert isinstance(event, QNativeGestureEvent)
-            if event.gestureType() == Qt.NativeGestureType.ZoomNativeGesture:
-                self.set_zoom(self.zoom * (1.0 + event.value()), event.position())
-                event.accept()
-                return True
-        if kind == QEvent.Type.Enter:
-            self._pointer_inside = True
-            self._refresh_cursor()
-            self._take_focus_unless_typing()
-        elif kind == QEvent.Type.Leave:
-            self._pointer_inside = False
-            self._refresh_cursor()
-        return super().viewportEvent(event)
-
-    def _refresh_cursor(self) -> None:
-        if self._panning:
-            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
-        elif self._space_held:
-            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
-        else:
-            self.viewport().setCursor(self._tool.cursor)
-        shows = (
-            self._tool.shows_brush
-            and (self._pointer_inside or self._tool.busy)
-            and not (self._panning or self._space_held)
-            and self.has_image()
-        )
-        self.brush_cursor.setVisible(shows)
-
     # --- keys ----------------------------------------------------------------------------
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
@@ -535,43 +382,7 @@ class MaskCanvas(ZoomView):
             return
         super().keyPressEvent(event)
 
-    # --- drag and drop -------------------------------------------------------------------
-
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        mime = event.mimeData()
-        if mime.hasImage() or any(url.isLocalFile() for url in mime.urls()):
-            self._drop_hover = True
-            self.viewport().update()
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        event.acceptProposedAction()
-
-    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
-        self._drop_hover = False
-        self.viewport().update()
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        self._drop_hover = False
-        self.viewport().update()
-        mime = event.mimeData()
-        local = [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
-        if local:
-            event.acceptProposedAction()
-            self.open_file(local[0])
-        elif mime.hasImage():
-            event.acceptProposedAction()
-            self._open_image(
-                QImage(mime.imageData()),
-                "dropped image",
-                "Open the dropped image? The painted mask will be lost.",
-            )
-        else:
-            event.ignore()
-
-    # --- showing -------------------------------------------------------------------------
+    # --- showing and painting ------------------------------------------------------------
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)  # refits first, in fit mode
@@ -583,17 +394,9 @@ class MaskCanvas(ZoomView):
 
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
         super().drawBackground(painter, rect)
-        if not self.has_image():
-            return
-        # A soft shadow lifts the picture off the background.
-        frame = self.mapFromScene(self.photo.boundingRect()).boundingRect()
-        painter.save()
-        painter.resetTransform()
-        painter.setPen(Qt.PenStyle.NoPen)
-        for spread, alpha in ((7, 10), (5, 18), (3, 30), (1, 60)):
-            painter.fillRect(frame.adjusted(-spread, -spread + 2, spread, spread + 2),
-                             QColor(0, 0, 0, alpha))  # fmt: skip
-        painter.restore()
+        if self.has_image():
+            frame = self.mapFromScene(self.photo.boundingRect()).boundingRect()
+            paint_picture_shadow(painter, frame)
 
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
         if self.has_image() and not self._hud_text and not self._drop_hover:
@@ -603,46 +406,11 @@ class MaskCanvas(ZoomView):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         area = QRectF(self.viewport().rect())
         if (not self.has_image() and self._drop_text_visible) or self._drop_hover:
-            self._paint_drop_hint(painter, area)
+            hover, has_image = self._drop_hover, self.has_image()
+            paint_drop_hint(painter, area, self.font(), hover=hover, has_image=has_image)
         if self._hud_text:
-            self._paint_hud(painter)
+            paint_hud(painter, self._hud_rect(), self.font(), self._hud_text)
         painter.restore()
-
-    def _paint_drop_hint(self, painter: QPainter, area: QRectF) -> None:
-        frame = area.adjusted(18, 18, -18, -18)
-        accent = QColor(120, 160, 255) if self._drop_hover else QColor(90, 90, 96)
-        pen = QPen(accent, 1.5, Qt.PenStyle.DashLine)
-        painter.setPen(pen)
-        painter.setBrush(QColor(255, 255, 255, 10 if self._drop_hover else 0))
-        painter.drawRoundedRect(frame, 14, 14)
-        if self.has_image() and not self._drop_hover:
-            return
-        title = QFont(self.font())
-        title.setPointSizeF(title.pointSizeF() * 1.5)
-        painter.setFont(title)
-        painter.setPen(QColor(210, 210, 215))
-        middle = frame.center()
-        painter.drawText(
-            QRectF(frame.left(), middle.y() - 40, frame.width(), 36),
-            Qt.AlignmentFlag.AlignCenter,
-            "Drop to open" if self._drop_hover else "Drop a photo here",
-        )
-        painter.setFont(self.font())
-        painter.setPen(QColor(150, 150, 158))
-        painter.drawText(
-            QRectF(frame.left(), middle.y(), frame.width(), 28),
-            Qt.AlignmentFlag.AlignCenter,
-            "or paste one with Ctrl+V",
-        )
-
-    def _paint_hud(self, painter: QPainter) -> None:
-        box = QRectF(self._hud_rect())
-        path = QPainterPath()
-        path.addRoundedRect(box, box.height() / 2, box.height() / 2)
-        painter.fillPath(path, QColor(20, 20, 22, 210))
-        painter.setPen(QColor(240, 240, 245))
-        painter.setFont(self.font())
-        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, self._hud_text)
 
     # --- actions -------------------------------------------------------------------------
 
