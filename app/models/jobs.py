@@ -10,7 +10,6 @@ dropped from display (it is already on disk).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import json
 import os
@@ -140,21 +139,25 @@ class JobsModel(QObject):
             # What arrived before the cancel is on disk; show it too.
             await display.drain()
             self._end(job, JobStatus.CANCELLED)
-            await self._write_card(job)
+            await self._write_card(job)  # a second cancel changes nothing: it raises next
             self._running.discard(job.id)
             self.job_cancelled.emit(job.id)
             raise
         except Exception as exc:  # every failure reaches the user, never a silent task
             await display.drain()
             self._end(job, JobStatus.FAILED, user_error(exc, save_hint=SAVE_HINT))
-            await self._write_card(job)
+            cancelled = not await self._write_card(job)
             self._running.discard(job.id)
             self.job_failed.emit(job.id, job.error)
+            if cancelled:
+                raise asyncio.CancelledError from None
             return
         self._end(job, JobStatus.DONE)
-        await self._write_card(job)
+        cancelled = not await self._write_card(job)
         self._running.discard(job.id)
         self.job_finished.emit(job.id, job.usage)
+        if cancelled:  # a cancel that came while the card was written, after the end
+            raise asyncio.CancelledError
 
     def _end(self, job: Job, status: JobStatus, error: UserError | None = None) -> None:
         job.status, job.error = status, error
@@ -164,12 +167,23 @@ class JobsModel(QObject):
                 result.state = ended
                 result.error = error.message if error else result.error
 
-    async def _write_card(self, job: Job) -> None:
+    async def _write_card(self, job: Job) -> bool:
         """job.json again, with the outcome, in a worker (it is fsynced). A full disk must
-        not hide the result, which is on disk and shown already."""
+        not hide the result, which is on disk and shown already. A cancel that arrives
+        meanwhile does not stop the write, nor the job's last signal: False tells the
+        caller to raise it once that signal is out."""
         card = json.dumps(job.card(), indent=2).encode()
-        with contextlib.suppress(OSError):
-            await asyncio.to_thread(write_atomic, job.folder / "job.json", card)
+        write = asyncio.ensure_future(
+            asyncio.to_thread(write_atomic, job.folder / "job.json", card)
+        )
+        write.add_done_callback(lambda done: done.cancelled() or done.exception())
+        try:
+            await asyncio.shield(write)
+        except asyncio.CancelledError:
+            return False
+        except OSError:
+            pass
+        return True
 
     async def _show(self, job: Job, event: ImageEvent, path: Path) -> None:
         result = job.result(event.variant)

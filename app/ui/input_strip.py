@@ -33,7 +33,11 @@ class InputStrip(QWidget):
         self.list.setMovement(QListWidget.Movement.Snap)
         self.list.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
         self.list.setDefaultDropAction(Qt.DropAction.MoveAction)
-        self.list.setSpacing(4)
+        # A long file name (a used result's) is shortened in the middle, never widening
+        # the strip; the whole path is in the tooltip.
+        self.list.setGridSize(QSize(THUMB_EDGE + 36, THUMB_EDGE + 30))
+        self.list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.model().rowsMoved.connect(self._on_rows_moved)
         self.hint = QLabel()
         self.hint.setWordWrap(True)

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -322,3 +323,48 @@ def test_results_and_the_job_card_get_the_users_umask(
     # The original is the photo's own file (a hard link), with the photo's permissions.
     modes = {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in written[:-1]}
     assert set(modes.values()) == {oct(0o666 & ~umask)}, modes
+
+
+def test_a_cancel_while_the_card_is_written_still_ends_the_job(
+    qt_loop, schema, tmp_path, photo, monkeypatch
+) -> None:
+    """Quitting at the moment a job ends: the card is written, the job's last signal goes
+    out and the model is no longer busy (else the window would wait on it for good)."""
+    import app.models.jobs as jobs_module
+
+    writing, release = threading.Event(), threading.Event()
+    real_write = jobs_module.write_atomic
+
+    def slow_card(path: Path, data: bytes) -> Path:
+        if path.name == "job.json" and b'"done"' in data:
+            writing.set()
+            release.wait(5)
+        return real_write(path, data)
+
+    monkeypatch.setattr(jobs_module, "write_atomic", slow_card)
+    png = images.png_bytes(40, 30)
+    with fs.serve(fs.json_images([png])) as server:
+        jobs = make_jobs(schema, tmp_path, server.base_url)
+        finished: list[str] = []
+        jobs.job_finished.connect(lambda job_id, _usage: finished.append(job_id))
+
+        async def scenario() -> str:
+            job_id = jobs.submit(EditRequest((photo,), {"prompt": "x", "model": "m"}), LOCAL)
+            while not writing.is_set():
+                await asyncio.sleep(0.01)
+            jobs.cancel()
+            await asyncio.sleep(0.05)
+            release.set()
+            await jobs.wait(job_id)
+            card = jobs.jobs[job_id].folder / "job.json"
+            for _ in range(500):  # the write goes on in its worker
+                if b'"done"' in card.read_bytes():
+                    break
+                await asyncio.sleep(0.01)
+            return job_id
+
+        job_id = qt_loop.run(scenario())
+    job = jobs.jobs[job_id]
+    assert finished == [job_id] and not jobs.busy and job.task.cancelled()
+    card = json.loads((job.folder / "job.json").read_text())
+    assert card["status"] == "done"

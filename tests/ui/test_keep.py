@@ -54,11 +54,13 @@ def test_tiles_show_drift_and_scaling(qt_loop, editor) -> None:
     data, _ = redrawn_result(size=(1536, 1024))
     with fs.serve(fs.json_images([data])) as server:
         job_id = generate(qt_loop, editor, server.base_url)
-    tile = editor.window.gallery.sections[job_id].tiles[0]
-    text = tile.measure_label.text()
-    assert "scaled from 1536×1024" in text
-    share = float(text.split("drift ")[1].split("%")[0])
-    assert 0.3 < share < 5.0  # the green square, plus resampling at its edges
+    drift = editor.session.jobs.jobs[job_id].results[0].drift  # the model's measure
+    assert drift.scaled and drift.source_size == (1536, 1024)
+    assert 0.003 < drift.share < 0.05  # the green square, plus resampling at its edges
+    tile = editor.window.gallery.sections[job_id].tiles[0]  # and the tile shows it
+    assert tile.measure_label.text() == (
+        f"drift {drift.share * 100:.1f}% outside the mask · scaled from 1536×1024"
+    )
 
 
 def test_save_pastes_back_so_unmasked_pixels_are_the_original(
