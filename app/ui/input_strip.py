@@ -35,7 +35,6 @@ class InputStrip(QWidget):
         self.list.setDefaultDropAction(Qt.DropAction.MoveAction)
         # A long file name (a used result's) is shortened in the middle, never widening
         # the strip; the whole path is in the tooltip.
-        self.list.setGridSize(QSize(THUMB_EDGE + 36, THUMB_EDGE + 30))
         self.list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.model().rowsMoved.connect(self._on_rows_moved)
@@ -66,6 +65,7 @@ class InputStrip(QWidget):
             label = f"{index + 1}. {path.name}" + (" · mask" if index == 0 else "")
             item = QListWidgetItem(label)
             item.setData(Qt.ItemDataRole.UserRole, str(path))
+            item.setSizeHint(QSize(THUMB_EDGE + 36, THUMB_EDGE + 24))
             if info:
                 item.setToolTip(f"{path}\n{info.width}x{info.height} {info.format.upper()}")
             thumb = self.model.thumbnails.get(path)

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QColor, QImage
+from PySide6.QtWidgets import QApplication
 
 from app.client import ApiError
 from app.client.errors import user_error
@@ -366,3 +367,23 @@ def test_only_a_custom_vendor_shows_example_values(qtbot, schema) -> None:
     assert dialog._current.kind == "custom"
     assert dialog.base_url.placeholderText().startswith("https://")
     assert dialog.models.placeholderText() != ""
+
+
+def test_a_long_input_name_never_widens_the_strip(qtbot, tmp_path) -> None:
+    """A used result's long name is shortened in the middle; the whole path is its tooltip."""
+    from app.models.inputs import InputsModel
+    from app.ui.input_strip import InputStrip
+
+    model = InputsModel(load_schema())
+    strip = InputStrip(model)
+    qtbot.addWidget(strip)
+    strip.resize(150, 400)
+    strip.show()
+    long_name = tmp_path / ("001-v0-final-pasted-" + "0123456789abcdef" * 2 + ".png")
+    model.paths.extend([tmp_path / "a.png", long_name])
+    model.changed.emit()
+    QApplication.processEvents()
+    view = strip.list
+    for row in range(view.count()):
+        assert view.visualItemRect(view.item(row)).right() <= view.viewport().width()
+    assert view.horizontalScrollBar().maximum() == 0
