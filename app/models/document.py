@@ -9,6 +9,7 @@ its mask and the strokes before it. The canvas shows the document and decodes no
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from PySide6.QtGui import QImage
 
 from app.core import mask as core
 from app.core.imageio import ImageFileError
+from app.core.photo import working_copy
 from app.core.schema import load_schema
 from app.models.levels import LoadedImage, build_levels, decode_levels
 from app.models.mask_document import MaskDocument
@@ -26,12 +28,14 @@ from app.qt.background import Background
 
 @dataclass(frozen=True)
 class Picture:
-    """What is open: its name for the designer, its file (None for a pasted picture not
-    yet written to the work folder) and its zoom levels, full size first."""
+    """What is open: its name for the designer, the file edited and sent (the photo, or
+    its upright sRGB working copy, app.core.photo; None for a pasted picture not yet
+    written to the work folder), its zoom levels, full size first, and the file opened."""
 
     name: str
     path: Path | None
     levels: list[QImage]
+    original: Path | None = None  # the file opened, when ``path`` is its working copy
 
     @property
     def image(self) -> QImage:
@@ -43,8 +47,9 @@ class Picture:
 
     @property
     def label(self) -> str:
-        """The file's path, or the name of a picture that has none."""
-        return str(self.path) if self.path else self.name
+        """The path of the file opened, or the name of a picture that has none."""
+        file = self.original or self.path
+        return str(file) if file else self.name
 
 
 @dataclass(frozen=True)
@@ -80,11 +85,14 @@ class EditDocument(QObject):
         parent: QObject | None = None,
         *,
         max_pixels: int | None = None,
+        work_dir: Path | None = None,
     ) -> None:
         super().__init__(parent)
         self.mask = mask or MaskDocument(parent=self)
         self.picture: Picture | None = None
         self._max_pixels = max_pixels or load_schema().files.max_pixels
+        # Where working copies of photos go (turned upright, converted to sRGB).
+        self.work_dir = work_dir or Path(tempfile.gettempdir()) / "retouch-studio-work"
         self._background = Background(self)
         self._serials = {"picture": 0, "mask": 0}
 
@@ -107,13 +115,12 @@ class EditDocument(QObject):
     def open(self, path: Path | str) -> None:
         """Decode a file in the background and make it the picture, with an empty mask.
         The caller asks the designer first when painting would be lost."""
-        path = Path(path)
-        self._start("open", path, lambda: decode_levels(path, str(path), self._max_pixels))
+        self._start("open", Path(path), self._decode)
 
     def open_image(self, image: QImage, name: str) -> None:
         """An image already decoded (the clipboard's, a dropped one): only its zoom levels
         are built in the background (30-70 ms at 4K)."""
-        self._start("open", None, lambda: LoadedImage(name, build_levels(image)))
+        self._start("open", None, lambda _path: (None, LoadedImage(name, build_levels(image))))
 
     def set_image(self, image: QImage, name: str = "image", path: Path | None = None) -> None:
         """Show a picture now, building its levels on this thread (tests, demos)."""
@@ -123,8 +130,7 @@ class EditDocument(QObject):
         """Make a result the picture being retouched, as one undo step: the painted mask
         stays when the sizes match, and Undo brings back the previous picture, its mask and
         the strokes before it."""
-        path = Path(path)
-        self._start("use", path, lambda: decode_levels(path, str(path), self._max_pixels))
+        self._start("use", Path(path), self._decode)
 
     def load_mask(
         self, path: Path | str, *, mode: core.MaskSource = "auto", scale: bool = False
@@ -151,11 +157,17 @@ class EditDocument(QObject):
 
     # --- background answers --------------------------------------------------------------
 
+    def _decode(self, path: Path) -> tuple[Path, LoadedImage]:
+        """In a worker: the picture to edit (the file, or its upright sRGB working copy)
+        and its zoom levels."""
+        working = working_copy(path, self.work_dir, max_pixels=self._max_pixels)
+        return working, decode_levels(working, str(working), self._max_pixels)
+
     def _start(self, kind: str, path: Path | None, work) -> None:
         self._serials["picture"] += 1
         load = _Load(kind, self._serials["picture"], path)
         self._background.run(
-            work,
+            lambda: work(path),
             lambda loaded: self._on_picture(load, loaded),
             lambda exc: self._on_failed(load, exc),
         )
@@ -163,10 +175,12 @@ class EditDocument(QObject):
     def _current(self, load: _Load) -> bool:
         return load.serial == self._serials["mask" if load.kind == "mask" else "picture"]
 
-    def _on_picture(self, load: _Load, loaded: LoadedImage) -> None:
+    def _on_picture(self, load: _Load, found: tuple[Path | None, LoadedImage]) -> None:
         if not self._current(load):
             return
-        picture = Picture(load.path.name if load.path else loaded.name, load.path, loaded.levels)
+        working, loaded = found
+        name = load.path.name if load.path else loaded.name
+        picture = Picture(name, working, loaded.levels, original=load.path)
         if load.kind == "use":
             self._use(picture)
         else:

@@ -4,12 +4,14 @@ applies to the first. Thumbnails are decoded in a worker thread."""
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
 from app.core.imageio import ImageFileError, ImageInfo
+from app.core.photo import working_copy
 from app.core.schema import Schema
 from app.core.validation import probe_file
 from app.models.display import decode_file_for_display
@@ -34,6 +36,7 @@ class InputsModel(QObject):
         self._tasks: set[asyncio.Task[None]] = set()
         self._decode_slots = asyncio.Semaphore(THUMBNAIL_DECODES_AT_ONCE)
         self._replace_serial = 0
+        self.work_dir = Path(tempfile.gettempdir()) / "retouch-studio-work"
 
     @property
     def limit(self) -> int:
@@ -44,13 +47,18 @@ class InputsModel(QObject):
         return self.paths[0] if self.paths else None
 
     async def add(self, paths: list[Path]) -> list[str]:
-        """Check and append images; returns one message per file that was refused."""
+        """Check and append images (a photo that cannot be sent as it is goes in as its
+        upright sRGB working copy, app.core.photo); returns one message per file that was
+        refused."""
         problems = []
         for path in paths:
             if len(self.paths) >= self.limit:
                 problems.append(f"{path.name}: not added; at most {self.limit} input images.")
                 continue
             try:
+                path = await asyncio.to_thread(
+                    working_copy, path, self.work_dir, max_pixels=self._schema.files.max_pixels
+                )
                 info = await asyncio.to_thread(probe_file, path, self._schema)
             except ImageFileError as exc:
                 problems.append(str(exc))

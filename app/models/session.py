@@ -63,6 +63,7 @@ class EditorSession(QObject):
         self.settings = settings
         self.params = ParametersModel(schema, self)
         self.inputs = InputsModel(schema, self)
+        self.inputs.work_dir = document.work_dir = work_dir
         self.document = document
         self.mask = document.mask
         self.jobs = jobs

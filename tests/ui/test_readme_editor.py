@@ -832,3 +832,35 @@ def test_readme_a_failed_save_reaches_the_error_bar_naming_the_file(
     assert window.error_bar.isVisible() and str(target) in window.error_bar.message.text()
     assert window.error_bar.retry.isHidden()  # Retry sends a job again; a save is not one
     assert session.mask.has_painting() and window.prompt.toPlainText() == "remove the spoon"
+
+
+# --- real photos: upright, sRGB, TIFF ----------------------------------------------------------
+
+
+def test_readme_a_phone_photo_opens_upright_and_a_tiff_is_added(
+    qt_loop, editor: Editor, tmp_path: Path
+) -> None:
+    window, session = editor.window, editor.session
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "turn 90° clockwise to view", as phones write portrait shots
+    phone = tmp_path / "IMG_0001.jpg"
+    Image.new("RGB", (600, 400), (40, 90, 160)).save(phone, "JPEG", exif=exif)
+    scan = tmp_path / "scan.tif"
+    Image.new("RGB", (300, 200), (200, 180, 20)).save(scan, "TIFF")
+
+    async def scenario() -> list[str]:
+        window.canvas.open_file(phone)
+        await until(lambda: session.inputs.first is not None and window.canvas.has_image())
+        return await session.inputs.add([scan])
+
+    problems = qt_loop.run(scenario(), timeout=30)
+    assert problems == []
+    image = window.canvas.image()
+    assert (image.width(), image.height()) == (400, 600)  # upright: portrait
+    assert session.mask.mask.shape == (600, 400)
+    first, second = session.inputs.paths
+    assert first.parent == session.work_dir and first.suffix == ".png"  # what is sent
+    with Image.open(first) as sent:
+        assert sent.size == (400, 600) and sent.getexif().get(0x0112, 1) == 1
+    assert second.suffix == ".png" and second.name.startswith("scan-working-")
+    assert session.document.picture.original == phone
