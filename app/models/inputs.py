@@ -32,6 +32,7 @@ class InputsModel(QObject):
         self._schema = schema
         self.paths: list[Path] = []
         self.infos: dict[Path, ImageInfo] = {}
+        self.names: dict[Path, str] = {}  # a working copy shows its photo's name
         self.thumbnails: dict[Path, QImage] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._decode_slots = asyncio.Semaphore(THUMBNAIL_DECODES_AT_ONCE)
@@ -56,9 +57,13 @@ class InputsModel(QObject):
                 problems.append(f"{path.name}: not added; at most {self.limit} input images.")
                 continue
             try:
-                path = await asyncio.to_thread(
-                    working_copy, path, self.work_dir, max_pixels=self._schema.files.max_pixels
+                original, path = (
+                    path,
+                    await asyncio.to_thread(
+                        working_copy, path, self.work_dir, max_pixels=self._schema.files.max_pixels
+                    ),
                 )
+                self.names[path] = original.name
                 info = await asyncio.to_thread(probe_file, path, self._schema)
             except ImageFileError as exc:
                 problems.append(str(exc))
@@ -66,7 +71,11 @@ class InputsModel(QObject):
             self._insert(len(self.paths), path, info)
         return problems
 
-    async def replace_first(self, path: Path) -> list[str]:
+    def name(self, path: Path) -> str:
+        """What the designer calls an input: the name of the file they chose."""
+        return self.names.get(path, path.name)
+
+    async def replace_first(self, path: Path, name: str | None = None) -> list[str]:
         """Make ``path`` the first input once its file checks out. The newest call wins: a
         check that ends after a newer call started changes nothing (the canvas has moved
         on to the newer picture already)."""
@@ -80,6 +89,8 @@ class InputsModel(QObject):
             return []
         if self.paths:
             self.paths.pop(0)
+        if name:
+            self.names[path] = name
         self._insert(0, path, info)
         return []
 

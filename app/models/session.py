@@ -194,7 +194,8 @@ class EditorSession(QObject):
         if picture.path is None:
             self.runner.start(self._adopt_pasted(picture.image))
         elif self.inputs.first != picture.path:
-            self.runner.start(self._make_first(picture.path))
+            name = picture.original.name if picture.original else None
+            self.runner.start(self._make_first(picture.path, name))
 
     async def _adopt_pasted(self, image: QImage) -> None:
         """A pasted picture has no file: write one (in a worker) so requests can stream it."""
@@ -203,8 +204,8 @@ class EditorSession(QObject):
             self.document.set_path(path)
             await self._make_first(path)
 
-    async def _make_first(self, path: Path) -> None:
-        problems = await self.inputs.replace_first(path)
+    async def _make_first(self, path: Path, name: str | None = None) -> None:
+        problems = await self.inputs.replace_first(path, name)
         if problems:
             self.runner.report_text("\n".join(problems))
 

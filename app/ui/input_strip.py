@@ -62,7 +62,7 @@ class InputStrip(QWidget):
         self.list.clear()
         for index, path in enumerate(self.model.paths):
             info = self.model.infos.get(path)
-            label = f"{index + 1}. {path.name}" + (" · mask" if index == 0 else "")
+            label = f"{index + 1}. {self.model.name(path)}" + (" · mask" if index == 0 else "")
             item = QListWidgetItem(label)
             item.setData(Qt.ItemDataRole.UserRole, str(path))
             item.setSizeHint(QSize(THUMB_EDGE + 36, THUMB_EDGE + 24))

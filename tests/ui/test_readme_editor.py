@@ -864,3 +864,6 @@ def test_readme_a_phone_photo_opens_upright_and_a_tiff_is_added(
         assert sent.size == (400, 600) and sent.getexif().get(0x0112, 1) == 1
     assert second.suffix == ".png" and second.name.startswith("scan-working-")
     assert session.document.picture.original == phone
+    # The strip names the files the designer chose, not their working copies.
+    labels = [window.inputs.list.item(i).text() for i in range(window.inputs.list.count())]
+    assert labels == ["1. IMG_0001.jpg · mask", "2. scan.tif"]
