@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
-from app.core.imageio import ImageFileError, sniff_format, write_atomic
+from app.core.imageio import ImageFileError, write_atomic
 
 ORIENTATION_TAG = 0x0112
 OPENABLE = ("PNG", "JPEG", "WEBP", "TIFF", "BMP", "GIF", "MPO")
@@ -138,9 +138,7 @@ def working_copy(path: Path, folder: Path, *, max_pixels: int) -> Path:
     path = Path(path)
     label = str(path)
     with open_photo(path, max_pixels=max_pixels) as image:
-        with open(path, "rb") as handle:
-            sendable = sniff_format(handle.read(16)) is not None
-        if sendable and not needs_working_copy(image, label):
+        if not needs_working_copy(image, label):
             return path
         pixels = to_working_pixels(image, label)
     buffer = io.BytesIO()

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QToolButton,
+    QWidget,
 )
 
 from app.core import mask as core
@@ -80,6 +81,30 @@ def when_shown():
 def modal_message_box() -> QMessageBox | None:
     box = QApplication.activeModalWidget()
     return box if isinstance(box, QMessageBox) else None
+
+
+def choose_from_menu(widget: QWidget, text: str, when_shown) -> list[str]:
+    """Right-click ``widget`` and trigger the first menu item starting with ``text``;
+    returns the texts chosen (one, or none if there was no such item)."""
+    chosen: list[str] = []
+
+    def choose(menu: QMenu) -> None:
+        action = next(a for a in menu.actions() if a.text().startswith(text))
+        chosen.append(action.text())
+        action.trigger()
+        menu.close()
+
+    def popup() -> QMenu | None:
+        menu = QApplication.activePopupWidget()
+        return menu if isinstance(menu, QMenu) else None
+
+    when_shown(popup, choose)
+    centre = widget.rect().center()
+    QApplication.sendEvent(
+        widget,
+        QContextMenuEvent(QContextMenuEvent.Reason.Mouse, centre, widget.mapToGlobal(centre)),
+    )
+    return chosen
 
 
 def menu_item(window, menu_title: str, text: str):
@@ -436,24 +461,7 @@ def test_readme_variants_split_or_single_then_compare_and_right_click(
 
     # Right-click a result for the other way: Use as received, no paste-back.
     tile = window.gallery.sections[single_job].tiles[1]
-    chosen: list[str] = []
-
-    def choose(menu: QMenu) -> None:
-        action = next(a for a in menu.actions() if a.text().startswith("Use as input as"))
-        chosen.append(action.text())
-        action.trigger()
-        menu.close()
-
-    def popup() -> QMenu | None:
-        menu = QApplication.activePopupWidget()
-        return menu if isinstance(menu, QMenu) else None
-
-    when_shown(popup, choose)
-    centre = tile.rect().center()
-    QApplication.sendEvent(
-        tile,
-        QContextMenuEvent(QContextMenuEvent.Reason.Mouse, centre, tile.mapToGlobal(centre)),
-    )
+    chosen = choose_from_menu(tile, "Use as input as", when_shown)
     assert chosen == ["Use as input as received (no paste-back)"]
     qt_loop.run(until(lambda: session.inputs.first == Path(tile.path)))
     assert images.Image.open(session.inputs.first).size == (1536, 1024)
@@ -768,29 +776,12 @@ def test_readme_a_job_keeps_its_own_copies_and_runs_again_from_them(
         assert card["id"] == first and card["results"]["0"]["final"] == "001-v0-final.png"
         photo.rename(tmp_path / "moved.png")  # the record does not need it any more
 
-        # Right-click a result: Run this job again, from the job's own copies.
-        tile = window.gallery.sections[first].tiles[0]
-        chosen: list[str] = []
-
-        def choose(menu: QMenu) -> None:
-            action = next(a for a in menu.actions() if a.text().startswith("Run this job again"))
-            chosen.append(action.text())
-            action.trigger()
-            menu.close()
-
-        def popup() -> QMenu | None:
-            menu = QApplication.activePopupWidget()
-            return menu if isinstance(menu, QMenu) else None
-
-        # The menu runs its own event loop: opened from the test, never inside a task.
+        # Right-click a result: Run this job again, from the job's own copies. The menu
+        # runs its own event loop: opened from the test, never inside a task.
         started: list[str] = []
         session.jobs.job_started.connect(lambda job_id, _n: started.append(job_id))
-        when_shown(popup, choose)
-        centre = tile.rect().center()
-        QApplication.sendEvent(
-            tile,
-            QContextMenuEvent(QContextMenuEvent.Reason.Mouse, centre, tile.mapToGlobal(centre)),
-        )
+        tile = window.gallery.sections[first].tiles[0]
+        chosen = choose_from_menu(tile, "Run this job again", when_shown)
 
         async def run_again() -> str:
             await until(lambda: bool(started))
