@@ -73,12 +73,26 @@ class JobSource:
     """What the job retouches: the original picture and the mask, both copied into the job
     folder when it starts (so moving or editing the originals later changes nothing), and
     the region of the original that was sent (None: the whole picture). The other input
-    images (references for the model) are copied as well."""
+    images (references for the model) are copied as well.
+
+    ``original`` is what the canvas shows (upright 8-bit sRGB: the photo, or its working
+    copy); ``photo`` is the designer's own file when ``original`` is its working copy, the
+    file results are kept in the space of (app.core.original). ``sent`` and ``sent_mask``
+    are the smaller copies sent for a photo over the API's limits (app.core.sending);
+    None when the original and mask were sent as they are."""
 
     original: Path
     mask: Path | None = None
     region: tuple[int, int, int, int] | None = None  # x, y, width, height
     references: tuple[Path, ...] = ()  # the other input images, copied too
+    photo: Path | None = None
+    sent: Path | None = None
+    sent_mask: Path | None = None
+
+    @property
+    def kept_space(self) -> Path:
+        """The file whose colour space, depth and metadata kept results take."""
+        return self.photo or self.original
 
 
 def new_job_id() -> str:
@@ -122,10 +136,12 @@ class Job:
 
     def request_again(self) -> EditRequest:
         """The request as sent, made from the job's own copies of its files."""
-        images = (self.source.original, *self.source.references)
+        source = self.source
+        images = (source.sent or source.original, *source.references)
         if len(images) != len(self.request.images):  # the copies are not made yet
-            images = self.request.images
-        return replace(self.request, images=images, mask=self.source.mask)
+            return self.request
+        mask = source.sent_mask or source.mask
+        return replace(self.request, images=images, mask=mask)
 
     def kept(self) -> list[VariantResult]:
         """The variants still in the gallery, in order."""
@@ -162,6 +178,9 @@ class Job:
                 "mask": self.source.mask.name if self.source.mask else None,
                 "region": list(self.source.region) if self.source.region else None,
                 "references": [p.name for p in self.source.references],
+                "photo": self.source.photo.name if self.source.photo else None,
+                "sent": self.source.sent.name if self.source.sent else None,
+                "sent_mask": self.source.sent_mask.name if self.source.sent_mask else None,
             },
             "status": self.status.value,
             "usage": self.usage.to_json(),

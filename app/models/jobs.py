@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -106,7 +107,7 @@ class JobsModel(QObject):
         """Send a job's request again (billed again), from its own copies of the original,
         the mask and the other inputs: moving or editing those files since changes nothing."""
         job = self.jobs[job_id]
-        source = JobSource(job.source.original, job.source.mask, job.source.region)
+        source = replace(job.source, references=())
         return self.submit(
             job.request_again(), job.provider, split_streams=job.split_streams, source=source
         )
@@ -229,14 +230,26 @@ class JobsModel(QObject):
         """The job's folder, with its own copies of the original, the mask and the other
         input images."""
         job.folder.mkdir(parents=True, exist_ok=True)
-        source, folder = job.source, job.folder
+        source, folder, request = job.source, job.folder, job.request
+
+        def keep(path: Path | None, name: str) -> Path | None:
+            return _keep_copy(path, folder / f"{name}{path.suffix}") if path else None
+
         original = _keep_copy(source.original, folder / f"original{source.original.suffix}")
-        mask = _keep_copy(source.mask, folder / "mask.png") if source.mask else None
-        references = tuple(
-            _keep_copy(path, folder / f"input-{number}{path.suffix}")
-            for number, path in enumerate(job.request.images[1:], start=2)
+        sent = request.images[0] if request.images[0] != source.original else None
+        sent_mask = request.mask if request.mask != source.mask else None
+        job.source = JobSource(
+            original,
+            keep(source.mask, "mask"),
+            source.region,
+            tuple(
+                _keep_copy(path, folder / f"input-{number}{path.suffix}")
+                for number, path in enumerate(request.images[1:], start=2)
+            ),
+            photo=keep(source.photo, "photo"),
+            sent=keep(sent, "sent"),
+            sent_mask=keep(sent_mask, "sent-mask"),
         )
-        job.source = JobSource(original, mask, source.region, references)
         write_atomic(folder / "job.json", json.dumps(job.card(), indent=2).encode())
 
 

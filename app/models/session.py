@@ -13,15 +13,17 @@ import asyncio
 import uuid
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QBuffer, QIODevice, QObject, Signal
 from PySide6.QtGui import QImage
 
 from app.client import ClientConfig
-from app.core.imageio import write_atomic
+from app.core.imageio import ImageFileError, write_atomic
 from app.core.mask import to_api_png
 from app.core.providers import LOCAL_VARIANT_HEADER, Provider
 from app.core.request import EditRequest
 from app.core.schema import Schema
+from app.core.sending import fit_for_sending, output_note
 from app.core.validation import Problem, validate_files
 from app.models.document import EditDocument
 from app.models.inputs import InputsModel
@@ -126,16 +128,50 @@ class EditorSession(QObject):
             return None
         images = tuple(self.inputs.paths)
         intent = self.intent()
-        mask_path = await self._write_mask() if self.mask.has_painting() else None
-        problems, _ = await asyncio.to_thread(validate_files, images, mask_path, self.schema)
+        # Copy on this thread (a memcpy) so a stroke cannot tear the mask being encoded.
+        coverage = self.mask.mask.copy() if self.mask.has_painting() else None
+        files = self.schema.files
+        try:
+            mask_path = await self._write_mask(coverage) if coverage is not None else None
+            sent = await asyncio.to_thread(
+                fit_for_sending,
+                images[0],
+                coverage,
+                self.work_dir,
+                max_pixels=files.max_pixels,
+                max_bytes=files.max_file_bytes,
+                mask=mask_path,
+            )
+        except ImageFileError as exc:
+            self.generate_refused.emit([Problem("image", str(exc), file=str(images[0]))])
+            return None
+        wire = (sent.image, *images[1:])
+        problems, _ = await asyncio.to_thread(validate_files, wire, sent.mask, self.schema)
         if problems:
             self.generate_refused.emit(problems)
             return None
-        request = EditRequest(images=images, values=self.params.request_values(), mask=mask_path)
+        request = EditRequest(images=wire, values=self.params.request_values(), mask=sent.mask)
         self._running_intent = intent
         self.mask.undo_stack.setClean()  # the mask is kept with the job
         self.settings.remember_prompt(str(request.values.get("prompt", "")))
-        return self.submit(request, JobSource(images[0], mask_path))
+        return self.submit(request, JobSource(images[0], mask_path, photo=self._photo(images[0])))
+
+    def _photo(self, first: Path) -> Path | None:
+        """The designer's own file when the first input is its working copy."""
+        picture = self.document.picture
+        if picture is not None and picture.path == first and picture.original != first:
+            return picture.original
+        return None
+
+    def output_note(self) -> str:
+        """A warning before sending: the model returns far fewer pixels than the photo has,
+        so results pasted back will be softer. "" when not."""
+        picture = self.document.picture
+        if picture is None:
+            return ""
+        model = str(self.params.value("model") or "")
+        rules = self.schema.rules_for(model or None)
+        return output_note(picture.size, rules, self.params.value("size"), model)
 
     def intent(self) -> tuple[object, ...]:
         """What the designer asks for right now: the same intent twice is the same bill."""
@@ -174,9 +210,8 @@ class EditorSession(QObject):
         data = await asyncio.to_thread(encode_png, image)
         return await self._write_work_file("pasted", data)
 
-    async def _write_mask(self) -> Path:
-        # Copy on this thread (a memcpy) so a stroke cannot tear the mask being encoded.
-        png = await asyncio.to_thread(to_api_png, self.mask.mask.copy())
+    async def _write_mask(self, coverage: np.ndarray) -> Path:
+        png = await asyncio.to_thread(to_api_png, coverage)
         return await self._write_work_file("mask", png)
 
     async def _write_work_file(self, kind: str, data: bytes) -> Path:

@@ -1,5 +1,6 @@
-"""The Prompt dock: the prompt, Generate and Cancel, why Generate is off, and the switch for
-one request per variant (shown only when it matters: streaming with several variants)."""
+"""The Prompt dock: the prompt, Generate and Cancel, why Generate is off, a warning when the
+model returns far fewer pixels than the photo has, and the switch for one request per
+variant (shown only when it matters: streaming with several variants)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,11 @@ class GeneratePanel(QWidget):
         self.reason.setObjectName("generate-reason")
         self.reason.setWordWrap(True)
         self.reason.setStyleSheet("color: #e0a040;")
+        self.size_note = QLabel(self)
+        self.size_note.setObjectName("output-size-note")
+        self.size_note.setWordWrap(True)
+        self.size_note.setProperty("role", "hint")
+        self.size_note.setVisible(False)
         self.split = QCheckBox("One request per variant (live previews for each)", self)
         bind(self.split, session.settings, SPLIT_STREAMS)
         self.split_note = QLabel(
@@ -42,6 +48,7 @@ class GeneratePanel(QWidget):
         layout.addWidget(self.prompt, 1)
         layout.addLayout(buttons)
         layout.addWidget(self.reason)
+        layout.addWidget(self.size_note)
         layout.addWidget(self.split)
         layout.addWidget(self.split_note)
 
@@ -50,7 +57,11 @@ class GeneratePanel(QWidget):
         self.prompt.setPlainText(params.value("prompt") or "")
         self.split.toggled.connect(self._update_split)
         params.value_changed.connect(self._update_split)
+        params.value_changed.connect(self._update_size_note)
+        session.document.picture_changed.connect(self._update_size_note)
+        session.provider_changed.connect(self._update_size_note)
         self._update_split()
+        self._update_size_note()
 
     def show_readiness(self, reason: str) -> None:
         self.generate_button.setEnabled(not reason)
@@ -66,3 +77,8 @@ class GeneratePanel(QWidget):
         relevant = bool(params.value("stream")) and int(params.value("n") or 1) > 1
         self.split.setVisible(relevant)
         self.split_note.setVisible(relevant and self.split.isChecked())
+
+    def _update_size_note(self, *_: object) -> None:
+        note = self._session.output_note()
+        self.size_note.setText(note)
+        self.size_note.setVisible(bool(note))

@@ -97,6 +97,9 @@ def test_streamed_variants_arrive_saved_and_decoded(qt_loop, schema, tmp_path, p
         "mask": "mask.png",
         "region": None,
         "references": [],
+        "photo": None,
+        "sent": None,
+        "sent_mask": None,
     }
     assert card["results"]["1"]["final"] == result.final.name
 
