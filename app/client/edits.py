@@ -132,9 +132,7 @@ class ImageEditClient:
         is True. Images of a multi-image answer are tagged ``variant``, ``variant + 1`` ...
         Raises ApiError, NetworkError, ProtocolError or InputError."""
         try:
-            body = build_body(
-                request, self._schema, force_image_array=self._config.force_image_array
-            )
+            body = await self._body(request)
             streaming = request.values.get("stream") is True
             retries = 0
             while True:
@@ -178,8 +176,9 @@ class ImageEditClient:
                 yield event
 
     async def _fan_out(self, single: EditRequest, count: int) -> AsyncGenerator[ImageEvent, None]:
-        # A file problem is the same for every variant: say it once, send nothing.
-        build_body(single, self._schema, force_image_array=self._config.force_image_array)
+        # A file problem is the same for every variant: say it once, send nothing. This also
+        # encodes the compact mask once; the variants' requests reuse it (app.core.mask).
+        await self._body(single)
         queue: asyncio.Queue[ImageEvent | Finished] = asyncio.Queue()
         failures: list[tuple[int, BaseException]] = []
 
@@ -208,6 +207,13 @@ class ImageEditClient:
             await asyncio.gather(*tasks, return_exceptions=True)
         if failures:
             raise first_failure(failures, count)
+
+    async def _body(self, request: EditRequest) -> MultipartBody:
+        """The request's body, made in a worker thread: the mask is re-encoded compactly
+        there (a tenth of a second or more at 4K)."""
+        return await asyncio.to_thread(
+            build_body, request, self._schema, force_image_array=self._config.force_image_array
+        )
 
     # --- one attempt ------------------------------------------------------------------
 

@@ -56,6 +56,7 @@ class FieldSpec:
     choices: tuple[str, ...] = ()
     min_items: int = 0
     max_items: int | None = None
+    max_file_bytes: int | None = None  # a file field's own byte limit (the mask: under 4 MB)
     multiline: bool = False
     advanced: bool = False
     constraints: tuple[Constraint, ...] = ()
@@ -212,6 +213,10 @@ class Schema:
     def image_field(self) -> FieldSpec:
         return next(spec for spec in self.fields if spec.kind == "image_list")
 
+    @property
+    def mask_field(self) -> FieldSpec | None:
+        return next((spec for spec in self.fields if spec.kind == "mask"), None)
+
     def model_names(self, provider: str | None = None) -> tuple[str, ...]:
         return tuple(m.name for m in self.models if m.provider == provider)
 
@@ -309,6 +314,7 @@ def _field(item: Mapping[str, Any]) -> FieldSpec:
         choices=tuple(item.get("choices", ())),
         min_items=int(item.get("min_items", 0)),
         max_items=item.get("max_items"),
+        max_file_bytes=item.get("max_file_bytes"),
         multiline=bool(item.get("multiline", False)),
         advanced=bool(item.get("advanced", False)),
         constraints=tuple(
@@ -359,6 +365,16 @@ def _check_consistency(schema: Schema, source: str) -> None:
                     raise SchemaError(
                         f"{source}: field {spec.name!r} refers to unknown field {other!r}."
                     )
+        if spec.max_file_bytes is not None and (
+            not spec.is_file
+            or isinstance(spec.max_file_bytes, bool)
+            or not isinstance(spec.max_file_bytes, int)
+            or spec.max_file_bytes <= 0
+        ):
+            raise SchemaError(
+                f"{source}: field {spec.name!r}: max_file_bytes must be a positive whole "
+                "number of bytes, on a file field."
+            )
         if spec.kind == "choice" and not spec.choices:
             raise SchemaError(f"{source}: choice field {spec.name!r} has no choices.")
         bounded = spec.minimum is not None and spec.maximum is not None

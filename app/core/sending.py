@@ -144,9 +144,7 @@ def largest_output(rules: ModelRules, size_value: object, sent: tuple[int, int])
     return min(pixels, rule.max_pixels) if rule.max_pixels else pixels
 
 
-def output_note(
-    photo: tuple[int, int], rules: ModelRules, size_value: object, model: str
-) -> str:
+def output_note(photo: tuple[int, int], rules: ModelRules, size_value: object, model: str) -> str:
     """A warning for the designer before sending, or "" when the result will come back at
     about the photo's detail."""
     width, height = photo

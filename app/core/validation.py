@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.imageio import ImageFileError, ImageInfo, ImageSource, probe_image
+from app.core.mask import compact_mask, limit_text
 from app.core.schema import FieldSpec, ModelRules, Schema
 
 
@@ -143,9 +144,15 @@ def validate_files(
     schema: Schema,
     *,
     deep: bool = False,
+    as_received: bool = False,
 ) -> tuple[list[Problem], list[ImageInfo | None]]:
     """Check the input images and the mask by their bytes. Returns the problems and, for
-    each image, its header info (None where it could not be read)."""
+    each image, its header info (None where it could not be read).
+
+    The mask has its own byte limit (the mask field's ``max_file_bytes``). A client sends
+    every mask compactly (``app.core.mask.compact_mask``), so by default that encoding is
+    what is checked; ``as_received`` (the local engine, checking an upload) checks the
+    mask's bytes as they arrived, as the API does."""
     problems: list[Problem] = []
     spec = schema.image_field
     if len(images) < max(1, spec.min_items):
@@ -185,12 +192,12 @@ def validate_files(
         infos.append(info)
     if mask is not None:
         first = infos[0] if infos else None
-        problems.extend(_mask_problems(NamedSource.of(mask), first, schema, deep))
+        problems.extend(_mask_problems(NamedSource.of(mask), first, schema, deep, as_received))
     return problems, infos
 
 
 def _mask_problems(
-    mask: NamedSource, first: ImageInfo | None, schema: Schema, deep: bool
+    mask: NamedSource, first: ImageInfo | None, schema: Schema, deep: bool, as_received: bool
 ) -> list[Problem]:
     try:
         info = probe_file(mask, schema, deep=deep)
@@ -227,7 +234,40 @@ def _mask_problems(
                 code="mask_size_mismatch",
             )
         )
+    if not problems:
+        problems.extend(_mask_bytes_problems(mask, info, schema, as_received))
     return problems
+
+
+def _mask_bytes_problems(
+    mask: NamedSource, info: ImageInfo, schema: Schema, as_received: bool
+) -> list[Problem]:
+    """The mask's own byte limit, on the bytes that travel (see ``validate_files``)."""
+    spec = schema.mask_field
+    limit = spec.max_file_bytes if spec is not None else None
+    if limit is None:
+        return []
+    if as_received:
+        if info.byte_size < limit:
+            return []
+        return [
+            Problem(
+                "mask",
+                f"{mask.name}: the mask is {info.byte_size / 1024 / 1024:.1f} MB; masks must "
+                f"be under {limit_text(limit)}. Only its alpha channel is read: send it as a "
+                "grey+alpha PNG with black grey (or RGBA with black colour), which compresses "
+                "far better.",
+                mask.name,
+                code="mask_too_large",
+            )
+        ]
+    try:
+        compact_mask(
+            mask.source, name=mask.name, max_pixels=schema.files.max_pixels, max_bytes=limit
+        )
+    except ImageFileError as exc:
+        return [Problem("mask", str(exc), file=mask.name, code=exc.code)]
+    return []
 
 
 def validate_request(

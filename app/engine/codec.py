@@ -22,6 +22,7 @@ import numpy as np
 from isal import isal_zlib
 
 from app.core.imageio import decode_image, probe_image
+from app.core.mask import alpha_of
 
 T = TypeVar("T")
 _POOL = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="codec")
@@ -47,12 +48,18 @@ def decode_pixels(data: bytes, *, name: str, max_pixels: int, alpha: bool) -> np
 
 
 def mask_alpha(data: bytes, *, name: str, max_pixels: int) -> np.ndarray:
-    """The mask's alpha channel, HxW uint8."""
+    """The mask's alpha channel, HxW uint8, exactly as stored: from RGBA (OpenCV), from the
+    compact grey+alpha masks clients send and from palettes with transparency (Pillow).
+    Anything else (validation refuses a mask without alpha first) goes through Pillow's
+    RGBA conversion, as it always has."""
     fast = _fast_png(data, name=name, max_pixels=max_pixels, channels=4)
     if fast is not None:
         return fast[..., 3]
     with decode_image(data, name=name, max_pixels=max_pixels) as image:
-        return np.asarray(image.convert("RGBA").getchannel("A"))
+        alpha = alpha_of(image)  # the alpha band alone: no RGBA copy of a grey+alpha mask
+        if alpha is None:
+            alpha = np.asarray(image.convert("RGBA").getchannel("A"))
+        return alpha
 
 
 def _fast_png(data: bytes, *, name: str, max_pixels: int, channels: int) -> np.ndarray | None:

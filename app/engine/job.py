@@ -88,7 +88,8 @@ def prepare_edit(upload: Upload, schema: Schema, first_variant: int = 0) -> Edit
         for number, part in enumerate(images, 1)
     ]
     named_mask = NamedSource(mask.data, mask.filename or "mask") if mask else None
-    problems, infos = validate_files(named, named_mask, schema)
+    # The mask is checked as it arrived, against the API's limit for masks (under 4 MB).
+    problems, infos = validate_files(named, named_mask, schema, as_received=True)
     _raise_first(problems)
     first = infos[0]
     assert first is not None  # validate_files reported it otherwise

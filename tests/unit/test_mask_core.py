@@ -213,11 +213,13 @@ def decode(png: bytes) -> Image.Image:
     return image
 
 
-def test_export_is_an_rgba_png_with_alpha_zero_where_at_least_half_painted() -> None:
+def test_export_is_a_grey_alpha_png_with_alpha_zero_where_at_least_half_painted() -> None:
     mask = core.new_mask(8, 2)
     mask[0, :] = [0, 1, 100, 127, 128, 129, 200, 255]
     image = decode(core.to_api_png(mask))
-    assert image.format == "PNG" and image.mode == "RGBA" and image.size == (8, 2)
+    # Compact: grey+alpha with the grey flat black (only alpha matters to the API).
+    assert image.format == "PNG" and image.mode == "LA" and image.size == (8, 2)
+    assert not np.asarray(image.getchannel("L")).any()
     alpha = np.asarray(image.getchannel("A"))
     assert alpha[0].tolist() == [255, 255, 255, 255, 0, 0, 0, 0]
     assert np.all(alpha[1] == 255)

@@ -96,4 +96,3 @@ def test_the_warning_before_sending_names_the_scale() -> None:
     # The local engine returns the picture's own size.
     assert output_note((8000, 6000), schema.rules_for("local-inpaint"), "auto", "") == ""
     assert output_note((1536, 1024), schema.rules_for("gpt-image-1"), "auto", "gpt-image-1") == ""
-

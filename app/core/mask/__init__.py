@@ -17,15 +17,19 @@ Conventions
 The package re-exports every public name, so ``from app.core.mask import X`` is the way in.
 Its modules: ``geometry`` (boxes, edits, undo storage), ``stroke`` (brush, dabs, strokes and
 how they accumulate), ``shapes`` (rectangle, ellipse and polygon fills), ``operations``
-(clear, fill, invert, grow, shrink, feather, outline) and ``files`` (the API mask PNG and
-reading mask files, with the export rule).
+(clear, fill, invert, grow, shrink, feather, outline) and ``files`` (the API mask PNG, the
+compact encoding every mask is sent in, and reading mask files, with the export rule).
 """
 
 from app.core.mask.files import (
     MaskSizeError,
     MaskSource,
+    alpha_of,
     api_alpha,
+    compact_mask,
+    compact_png,
     coverage_from_image,
+    limit_text,
     read_mask,
     to_api_png,
 )
@@ -70,11 +74,14 @@ __all__ = [
     "MaskSizeError",
     "MaskSource",
     "Stroke",
+    "alpha_of",
     "api_alpha",
     "apply",
     "changed_box",
     "check_mask",
     "cleared",
+    "compact_mask",
+    "compact_png",
     "coverage_from_image",
     "dab_box",
     "dab_coverage",
@@ -86,6 +93,7 @@ __all__ = [
     "filled_rect",
     "grown",
     "inverted",
+    "limit_text",
     "new_mask",
     "nonzero_box",
     "outline_polygons",
