@@ -8,25 +8,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
+import math
 import os
 import sys
+import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from app import __version__
-from app.core.errors import ErrorKind, UserError
-from app.core.events import CompletedImage, ImageEvent, PartialImage, Usage
-from app.core.imageio import ImageFileError, probe_image, write_atomic
-from app.core.naming import result_name
+from app.cli_report import Reporter, ResultWriter
+from app.core.errors import ErrorKind
+from app.core.events import CompletedImage
+from app.core.imageio import ImageFileError
+from app.core.limits import open_pixel_limit
+from app.core.original import DEFAULT_FEATHER_PX, paste_back_file
+from app.core.photo import working_copy
 from app.core.providers import LOCAL_VARIANT_HEADER, is_loopback_host
 from app.core.request import EditRequest
 from app.core.schema import FieldSpec, Schema, SchemaError, load_schema
-from app.core.validation import Problem, validate_files, validate_values
+from app.core.validation import NamedSource, Problem, validate_files, validate_values
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -145,7 +147,34 @@ def _add_edit_command(commands: Any, schema: Schema) -> None:
     out = edit.add_argument_group("output")
     out.add_argument("--out", type=Path, default=Path("."), metavar="DIR")
     out.add_argument("--json", action="store_true", help="print one JSON object per line per event")
-    edit.set_defaults(handler=_run_edit)
+    out.add_argument(
+        "--paste-back",
+        action="store_true",
+        help="beside each final result, also write <result>-pasted.png (.tif for CMYK): the "
+        "result pasted onto the first --image through the --mask, at the photo's own size, "
+        "colour profile and bit depth; every pixel outside the mask stays the photo's",
+    )
+    out.add_argument(
+        "--feather",
+        type=_feather,
+        default=None,
+        metavar="PX",
+        help="with --paste-back: how far inside the mask the blend reaches full strength "
+        f"(default {DEFAULT_FEATHER_PX}, as in the editor)",
+    )
+    edit.set_defaults(handler=_run_edit, edit_parser=edit)
+
+
+def _feather(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of pixels; give one such as {DEFAULT_FEATHER_PX}"
+        ) from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text} pixels: give 0 or more pixels")
+    return value
 
 
 def _add_field_flag(parser: argparse.ArgumentParser, spec: FieldSpec, schema: Schema) -> None:
@@ -195,6 +224,66 @@ def _parser_for(spec: FieldSpec) -> Callable[[str], Any]:
 
 
 def _run_edit(args: argparse.Namespace, schema: Schema) -> int:
+    if args.feather is not None and not args.paste_back:
+        args.edit_parser.error("argument --feather: only with --paste-back (it feathers the paste)")
+    # Photos are sent as their upright 8-bit sRGB working copies (app.core.photo), kept in
+    # a temporary folder until the run ends; messages name the designer's files.
+    with tempfile.TemporaryDirectory(prefix="retouch-working-", ignore_cleanup_errors=True) as tmp:
+        return _edit(args, schema, Path(tmp))
+
+
+def _working_copies(
+    images: list[Path], work_dir: Path, max_pixels: int
+) -> tuple[list[NamedSource], list[Problem]]:
+    """What is sent for each --image (the file itself, or its working copy, named as the
+    designer's file), and the problems of the images that could not be opened."""
+    sources, problems = [], []
+    for path in images:
+        try:
+            copy = working_copy(path, work_dir, max_pixels=max_pixels)
+        except ImageFileError as exc:
+            problems.append(Problem("image", str(exc), file=str(path), code=exc.code))
+            copy = path
+        sources.append(NamedSource(copy, str(path)))
+    return sources, problems
+
+
+def _fit_first(
+    sources: list[NamedSource], mask: Path | None, schema: Schema, work_dir: Path, report: Reporter
+) -> tuple[list[NamedSource], Path | None, list[Problem]]:
+    """A first image over the API's limits is sent scaled, with its mask scaled to match
+    (app.core.sending); the mask given is in the photo's upright coordinates."""
+    from PIL import Image
+
+    from app.core.mask import read_mask
+    from app.core.sending import fit_for_sending
+
+    first = sources[0]
+    path = Path(first.source)
+    files = schema.files
+    try:
+        with Image.open(path) as header:
+            size = header.size
+    except (OSError, Image.DecompressionBombError):
+        return sources, mask, []  # validation names the problem
+    if size[0] * size[1] <= files.max_pixels and path.stat().st_size < files.max_file_bytes:
+        return sources, mask, []
+    coverage = None
+    try:
+        if mask is not None:
+            coverage = read_mask(mask, size, mode="alpha", max_pixels=open_pixel_limit())
+        sent = fit_for_sending(
+            path, coverage, work_dir, max_pixels=files.max_pixels, max_bytes=files.max_file_bytes
+        )
+    except ImageFileError as exc:
+        field_name = "mask" if coverage is None and mask is not None else "image"
+        named = str(mask) if field_name == "mask" else first.name
+        return sources, mask, [Problem(field_name, str(exc), file=named)]
+    report.scaled(first.name, size, sent.size)
+    return [NamedSource(sent.image, first.name), *sources[1:]], sent.mask, []
+
+
+def _edit(args: argparse.Namespace, schema: Schema, work_dir: Path) -> int:
     report = Reporter(sys.stdout, sys.stderr, as_json=args.json)
     loopback = _is_loopback(args.base_url)
     values = {
@@ -208,8 +297,16 @@ def _run_edit(args: argparse.Namespace, schema: Schema) -> int:
             local = schema.model_names("local")
             values[spec.name] = local[0] if loopback and local else spec.default
     problems = validate_values(values, schema)
-    file_problems, _ = validate_files(args.image, args.mask, schema)
-    problems += file_problems
+    sources, copy_problems = _working_copies(args.image, work_dir, open_pixel_limit())
+    mask = args.mask
+    if not copy_problems:
+        sources, mask, fit_problems = _fit_first(sources, mask, schema, work_dir, report)
+        copy_problems += fit_problems
+    file_problems, _ = validate_files(sources, mask, schema)
+    unopened = {problem.file for problem in copy_problems}
+    problems += copy_problems + [
+        p for p in file_problems if not (p.field == "image" and p.file in unopened)
+    ]
     api_key = os.environ.get(args.api_key_env) or None
     if api_key is None and not loopback:
         problems.append(
@@ -240,7 +337,8 @@ def _run_edit(args: argparse.Namespace, schema: Schema) -> int:
         max_retries=args.max_retries,
         variant_header=LOCAL_VARIANT_HEADER if loopback else None,
     )
-    request = EditRequest(images=tuple(args.image), values=values, mask=args.mask)
+    images = tuple(Path(source.source) for source in sources)
+    request = EditRequest(images=images, values=values, mask=mask)
     writer = ResultWriter(args.out)
     return asyncio.run(_stream_to_disk(config, schema, request, writer, report, args))
 
@@ -260,7 +358,11 @@ async def _stream_to_disk(
         try:
             async for event in client.variants(request, split_streams=not args.single_request):
                 path = await asyncio.to_thread(writer.write, event)
-                report.image(event, path)
+                pasted = None
+                if args.paste_back and isinstance(event, CompletedImage):
+                    pasted = await asyncio.to_thread(_paste_back, args, schema, path)
+                    writer.pasted.append(pasted)
+                report.image(event, path, pasted)
         except Exception as exc:  # every failure is reported, with what arrived before it
             error = user_error(
                 exc,
@@ -272,6 +374,16 @@ async def _stream_to_disk(
             return EXIT_CODES[error.kind]
     report.done(writer)
     return EXIT_OK
+
+
+def _paste_back(args: argparse.Namespace, schema: Schema, result: Path) -> Path:
+    """``<result>-pasted.png`` (or .tif) beside the result: the result on the designer's
+    first image through the mask, in the photo's own size, profile and depth."""
+    feather = DEFAULT_FEATHER_PX if args.feather is None else args.feather
+    return paste_back_file(
+        args.image[0], result, args.mask, feather, result.parent,
+        max_pixels=open_pixel_limit(),
+    )  # fmt: skip
 
 
 SAVE_HINT = "free some disk space or choose another --out"
@@ -287,115 +399,6 @@ EXIT_CODES = {
     ErrorKind.FILE: EXIT_INVALID,
     ErrorKind.INTERNAL: EXIT_INTERNAL,
 }
-
-
-@dataclass
-class ResultWriter:
-    """Writes each image the moment it arrives, atomically, under a name that sorts in
-    arrival order and shows the variant and the partial index."""
-
-    folder: Path
-    stamp: str = field(default_factory=lambda: datetime.now().strftime("%Y%m%d-%H%M%S"))
-    written: list[Path] = field(default_factory=list)
-    usage: Usage = field(default_factory=Usage)
-
-    def write(self, event: ImageEvent) -> Path:
-        name = result_name(event, len(self.written) + 1, prefix=f"retouch-{self.stamp}-")
-        path = write_atomic(self.folder / name, event.data)
-        self.written.append(path)
-        if isinstance(event, CompletedImage) and event.usage is not None:
-            self.usage = self.usage + event.usage
-        return path
-
-    @property
-    def finals(self) -> int:
-        return sum(p.stem.endswith("-final") for p in self.written)
-
-
-@dataclass
-class Reporter:
-    """Progress for people (one short line per event) or for scripts (JSON lines)."""
-
-    out: TextIO
-    err: TextIO
-    as_json: bool = False
-
-    def _emit(self, record: dict[str, Any], line: str, *, error: bool = False) -> None:
-        if self.as_json:
-            print(json.dumps(record), file=self.out, flush=True)
-        else:
-            print(line, file=self.err if error else self.out, flush=True)
-
-    def invalid(self, problems: list[Problem]) -> None:
-        listed = [{"field": p.field, "file": p.file, "message": p.message} for p in problems]
-        record = {"event": "invalid", "problems": listed}
-        lines = "\n".join(f"  - {p}" for p in problems)
-        self._emit(record, f"retouch: nothing was sent; fix these first:\n{lines}", error=True)
-
-    def retry(self, notice: Any) -> None:
-        record = {
-            "event": "retry",
-            "attempt": notice.attempt,
-            "delay": round(notice.delay, 3),
-            "reason": notice.reason,
-        }
-        line = f"retry {notice.attempt} in {notice.delay:.1f} s ({notice.reason})"
-        self._emit(record, line, error=True)
-
-    def image(self, event: ImageEvent, path: Path) -> None:
-        try:
-            info = probe_image(path, max_pixels=1 << 40)
-            dims = {"width": info.width, "height": info.height, "format": info.format}
-        except ImageFileError:
-            dims = {}
-        kind = "partial" if isinstance(event, PartialImage) else "completed"
-        record: dict[str, Any] = {
-            "event": kind,
-            "variant": event.variant,
-            "file": str(path),
-            "bytes": len(event.data),
-            **dims,
-        }
-        # The JSON keeps the API's indexes (from 0); the line for people counts from 1,
-        # as the editor's tiles do.
-        if isinstance(event, PartialImage):
-            record["partial_index"] = event.partial_index
-            label = f"partial {event.partial_index + 1} of variant {event.variant + 1}"
-        else:
-            record["usage"] = event.usage.to_json() if event.usage else None
-            label = f"variant {event.variant + 1} done"
-        record["request_id"] = event.request_id
-        size = f"{dims['width']}x{dims['height']}" if dims else "?"
-        self._emit(record, f"{label}: {path} ({size})")
-
-    def failure(self, error: UserError, writer: ResultWriter) -> None:
-        record = {
-            "event": "error",
-            "kind": error.kind.value,
-            "message": error.message,
-            "status": error.status,
-            "type": error.type,
-            "code": error.code,
-            "param": error.param,
-            "request_id": error.request_id,
-            "files": [str(p) for p in writer.written],
-        }
-        kept = f"; {len(writer.written)} image(s) already saved" if writer.written else ""
-        self._emit(record, f"retouch: {error.message}{kept}", error=True)
-
-    def done(self, writer: ResultWriter) -> None:
-        usage = writer.usage
-        record = {
-            "event": "done",
-            "images": writer.finals,
-            "files": [str(p) for p in writer.written],
-            "usage": usage.to_json(),
-        }
-        line = (
-            f"{writer.finals} image(s) saved to {writer.folder}; tokens: "
-            f"{usage.input_tokens} in, {usage.output_tokens} out"
-        )
-        self._emit(record, line)
 
 
 def _is_loopback(url: str) -> bool:

@@ -1,5 +1,5 @@
-"""Compare: each final result measured against the job's original (drift outside the mask),
-pasted back through the mask, and pairs prepared for the compare view. All pixel work runs
+"""Compare: each final result measured against the job's original (drift outside the mask)
+and pairs prepared for the compare view. All pixel work runs
 in worker threads; the math is app.core.composite. Saving and using results is
 app.models.keep."""
 
@@ -15,12 +15,14 @@ from PySide6.QtGui import QImage
 
 from app.core import composite
 from app.core.imageio import decode_image
+from app.core.limits import open_pixel_limit
 from app.core.mask import read_mask
 from app.core.schema import load_schema
 from app.models.job import Job, Measure
 from app.models.levels import Leveled
 
-MAX_PIXELS = load_schema().files.max_pixels or 33_177_600
+MAX_PIXELS = load_schema().files.max_pixels or 33_177_600  # what an API sends or returns
+OPEN_LIMIT = open_pixel_limit()  # a photo the designer opened
 
 
 @dataclass(frozen=True)
@@ -34,18 +36,18 @@ class Source:
 
 
 def read_rgb(path: Path, *, alpha: bool) -> np.ndarray:
-    return composite.load_rgb(path, max_pixels=MAX_PIXELS, name=path.name, alpha=alpha)
+    return composite.load_rgb(path, max_pixels=OPEN_LIMIT, name=path.name, alpha=alpha)
 
 
 def has_alpha(path: Path) -> bool:
-    with decode_image(path, name=path.name, max_pixels=MAX_PIXELS) as image:
+    with decode_image(path, name=path.name, max_pixels=OPEN_LIMIT) as image:
         return "A" in image.getbands()
 
 
 def job_coverage(job: Job, width: int, height: int) -> np.ndarray | None:
     if job.source.mask is None:
         return None
-    return read_mask(job.source.mask, (width, height), mode="alpha", max_pixels=MAX_PIXELS)
+    return read_mask(job.source.mask, (width, height), mode="alpha", max_pixels=OPEN_LIMIT)
 
 
 @dataclass(frozen=True)
@@ -74,16 +76,6 @@ def measure(job: Job, result: Path) -> tuple[Measure, np.ndarray | None]:
         return Measure(None, fitted.scaled, fitted.source_size), None
     drift = composite.drift_map(pair.original, fitted.pixels, pair.coverage)
     return Measure(drift.share, fitted.scaled, fitted.source_size), drift.heat
-
-
-def pasted_back(job: Job, result: Path, feather_px: float) -> np.ndarray:
-    """The result on the original through the job's feathered mask: outside the mask,
-    exactly the original's pixels."""
-    pair = aligned(job, result)
-    if pair.coverage is None:
-        return pair.fitted.pixels
-    weight = composite.paste_alpha(pair.coverage, feather_px)
-    return composite.paste_back(pair.original, pair.fitted.pixels, weight)
 
 
 def to_qimage(pixels: np.ndarray) -> QImage:

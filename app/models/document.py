@@ -19,8 +19,8 @@ from PySide6.QtGui import QImage
 
 from app.core import mask as core
 from app.core.imageio import ImageFileError
-from app.core.photo import working_copy
-from app.core.schema import load_schema
+from app.core.limits import open_pixel_limit
+from app.core.photo import prepare
 from app.models.levels import LoadedImage, build_levels, decode_levels
 from app.models.mask_document import MaskDocument
 from app.qt.background import Background
@@ -90,7 +90,9 @@ class EditDocument(QObject):
         super().__init__(parent)
         self.mask = mask or MaskDocument(parent=self)
         self.picture: Picture | None = None
-        self._max_pixels = max_pixels or load_schema().files.max_pixels
+        # How large a picture may be opened: what this machine's memory allows (app.core.
+        # limits), not what an API takes (a larger photo is sent as a scaled copy).
+        self._max_pixels = max_pixels or open_pixel_limit()
         # Where working copies of photos go (turned upright, converted to sRGB).
         self.work_dir = work_dir or Path(tempfile.gettempdir()) / "retouch-studio-work"
         self._background = Background(self)
@@ -159,9 +161,11 @@ class EditDocument(QObject):
 
     def _decode(self, path: Path) -> tuple[Path, LoadedImage]:
         """In a worker: the picture to edit (the file, or its upright sRGB working copy)
-        and its zoom levels."""
-        working = working_copy(path, self.work_dir, max_pixels=self._max_pixels)
-        return working, decode_levels(working, str(working), self._max_pixels)
+        and its zoom levels. The photo is decoded once: a working copy's pixels come with
+        it, and a file used as it is is decoded straight into the canvas's full-size level
+        (app.models.levels)."""
+        prepared = prepare(path, self.work_dir, max_pixels=self._max_pixels)
+        return prepared.path, decode_levels(prepared, str(prepared.path), self._max_pixels)
 
     def _start(self, kind: str, path: Path | None, work) -> None:
         self._serials["picture"] += 1

@@ -7,19 +7,42 @@ import asyncio
 import tempfile
 from pathlib import Path
 
+from PIL import Image
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
-from app.core.imageio import ImageFileError, ImageInfo
+from app.core.imageio import ImageFileError, ImageInfo, probe_image
+from app.core.limits import open_pixel_limit
 from app.core.photo import working_copy
 from app.core.schema import Schema
-from app.core.validation import probe_file
 from app.models.display import decode_file_for_display
+from app.models.levels import qimage_from_pil
 
 THUMB_EDGE = 96
 # Each thumbnail decode of a 4K PNG holds a full-size image for a moment (Qt's PNG reader
 # decodes before it scales): adding 16 such inputs at once would hold 16 of them.
 THUMBNAIL_DECODES_AT_ONCE = 2
+
+
+def probe_file(path: Path, schema: Schema) -> ImageInfo:
+    """An input's header, checked against what can be opened (this machine's memory,
+    app.core.limits) rather than what one request takes (``schema``'s files limits): a
+    first image over those is sent as a scaled copy (app.core.sending), and the request is
+    checked again as it is sent (app.core.validation.validate_files)."""
+    return probe_image(path, name=str(path), max_pixels=open_pixel_limit())
+
+
+def thumbnail(path: Path) -> QImage:
+    """An input's thumbnail, in a worker thread. Qt's reader refuses a picture that would
+    take over 256 MB decoded (its allocation limit: a 100 MP PNG, say); Pillow reads
+    those, reducing while it decodes where the format allows (JPEG)."""
+    try:
+        return decode_file_for_display(path, THUMB_EDGE)
+    except ValueError:
+        with Image.open(path) as image:
+            image.draft("RGB", (THUMB_EDGE, THUMB_EDGE))
+            image.thumbnail((THUMB_EDGE, THUMB_EDGE))
+            return qimage_from_pil(image)
 
 
 class InputsModel(QObject):
@@ -49,20 +72,15 @@ class InputsModel(QObject):
 
     async def add(self, paths: list[Path]) -> list[str]:
         """Check and append images (a photo that cannot be sent as it is goes in as its
-        upright sRGB working copy, app.core.photo); returns one message per file that was
-        refused."""
+        upright sRGB working copy, app.core.photo; any size this machine can open); returns
+        one message per file that was refused."""
         problems = []
         for path in paths:
             if len(self.paths) >= self.limit:
                 problems.append(f"{path.name}: not added; at most {self.limit} input images.")
                 continue
             try:
-                original, path = (
-                    path,
-                    await asyncio.to_thread(
-                        working_copy, path, self.work_dir, max_pixels=self._schema.files.max_pixels
-                    ),
-                )
+                original, path = path, await asyncio.to_thread(working_copy, path, self.work_dir)
                 self.names[path] = original.name
                 info = await asyncio.to_thread(probe_file, path, self._schema)
             except ImageFileError as exc:
@@ -124,7 +142,7 @@ class InputsModel(QObject):
     async def _load_thumbnail(self, path: Path) -> None:
         try:
             async with self._decode_slots:
-                image = await asyncio.to_thread(decode_file_for_display, path, THUMB_EDGE)
+                image = await asyncio.to_thread(thumbnail, path)
         except (OSError, ValueError):
             return
         self.thumbnails[path] = image

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from app.core.errors import UserError
 from app.core.events import Usage
+from app.core.original import Space
 from app.core.providers import Provider
 from app.core.request import EditRequest
 
@@ -79,7 +80,8 @@ class JobSource:
     copy); ``photo`` is the designer's own file when ``original`` is its working copy, the
     file results are kept in the space of (app.core.original). ``sent`` and ``sent_mask``
     are the smaller copies sent for a photo over the API's limits (app.core.sending);
-    None when the original and mask were sent as they are."""
+    None when the original and mask were sent as they are. ``space`` describes the file
+    kept results take the space of, read from its header when the job starts."""
 
     original: Path
     mask: Path | None = None
@@ -88,6 +90,7 @@ class JobSource:
     photo: Path | None = None
     sent: Path | None = None
     sent_mask: Path | None = None
+    space: Space | None = None  # the kept file's profile, depth and mode (read at start)
 
     @property
     def kept_space(self) -> Path:

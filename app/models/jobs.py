@@ -27,8 +27,10 @@ from app.client import ClientConfig, ImageEditClient, prepare
 from app.client.errors import user_error
 from app.core.errors import ErrorKind, UserError
 from app.core.events import CompletedImage, ImageEvent, PartialImage
-from app.core.imageio import write_atomic
+from app.core.imageio import ImageFileError, write_atomic
+from app.core.limits import open_pixel_limit
 from app.core.naming import result_name
+from app.core.original import read_space
 from app.core.providers import Provider
 from app.core.request import EditRequest
 from app.core.schema import Schema
@@ -250,6 +252,11 @@ class JobsModel(QObject):
             sent=keep(sent, "sent"),
             sent_mask=keep(sent_mask, "sent-mask"),
         )
+        try:
+            space = read_space(job.source.kept_space, max_pixels=open_pixel_limit())
+        except ImageFileError:
+            space = None  # kept as 8-bit sRGB; the save itself reports what is wrong
+        job.source = replace(job.source, space=space)
         write_atomic(folder / "job.json", json.dumps(job.card(), indent=2).encode())
 
 

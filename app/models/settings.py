@@ -18,6 +18,7 @@ from typing import Any, Generic, TypeVar
 from platformdirs import user_pictures_dir
 from PySide6.QtCore import QByteArray, QObject, QSettings, Signal
 
+from app.core.original import DEFAULT_FEATHER_PX
 from app.core.providers import LOCAL_ID, Provider, builtin_providers
 from app.core.schema import Schema
 
@@ -72,7 +73,7 @@ PASTE_BACK = Setting(
 )
 FEATHER_PX = Setting(
     "keep/feather_px",
-    4,
+    DEFAULT_FEATHER_PX,
     "How far inside the mask the blend reaches full strength",
     minimum=0,
     maximum=64,

@@ -12,7 +12,10 @@ from app.core.mask import MaskSource
 from app.models.session import EditorSession
 from app.ui.canvas.view import MaskCanvas, ask_to_scale_mask
 
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp *.gif);;All files (*)"
+IMAGE_FILTER = (
+    "Images (*.png *.jpg *.jpeg *.webp *.heic *.heif *.avif *.tif *.tiff *.bmp *.gif);;"
+    "All files (*)"
+)
 
 
 class FileCommands(QObject):

@@ -9,14 +9,13 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QFileDialog, QHBoxLayout, QSpinBox, QVBoxLayout, QWidget
 
+from app.core.original import EXTENSIONS
 from app.models.jobs import JobsModel
-from app.models.keep import KeepModel
+from app.models.keep import KeepModel, save_choices
 from app.models.settings import FEATHER_PX, PASTE_BACK, Settings
 from app.models.tasks import TaskRunner
 from app.ui.bind import bind
 from app.ui.gallery import Gallery
-
-SAVE_FILTER = "PNG (*.png);;JPEG (*.jpg *.jpeg);;WebP (*.webp)"
 
 
 class ResultsPanel(QWidget):
@@ -58,9 +57,10 @@ class ResultsPanel(QWidget):
         keep.saved.connect(self._on_saved)
         keep.copied.connect(lambda: self.message.emit("Copied the result to the clipboard", 4000))
 
-    def _on_saved(self, target: Path, pasted: bool) -> None:
+    def _on_saved(self, target: Path, pasted: bool, lost: str) -> None:
         how = "pasted back onto the original" if pasted else "as received"
-        self.message.emit(f"Saved {target.name} ({how})", 6000)
+        note = f"; {lost}" if lost else ""
+        self.message.emit(f"Saved {target.name} ({how}{note})", 8000 if lost else 6000)
 
     def act(self, action: str, job_id: str, variant: int) -> None:
         """A tile's action: save, copy, use (their "-alt" forms the other way round for
@@ -79,9 +79,13 @@ class ResultsPanel(QWidget):
             return
         elif action.startswith("save"):
             name = self._keep.suggested_name(job, variant, paste=paste)
-            target, _ = QFileDialog.getSaveFileName(
-                self, "Save result", str(Path.home() / name), SAVE_FILTER
+            choices = save_choices(job.source.space, paste)
+            target, chosen = QFileDialog.getSaveFileName(
+                self, "Save result", str(Path.home() / name), ";;".join(f for _, f in choices)
             )
+            if target and not Path(target).suffix:  # no extension typed: the filter's
+                fmt = next((fmt for fmt, f in choices if f == chosen), choices[0][0])
+                target += EXTENSIONS[fmt]
             if target:
                 self._runner.start(self._keep.save(job, variant, Path(target), paste=paste))
         elif action == "copy":

@@ -170,7 +170,7 @@ def test_save_as_converts_by_extension(tmp_path) -> None:
     assert jpeg.read_bytes()[:3] == b"\xff\xd8\xff"
     same = convert(source, tmp_path / "copy.png")
     assert same.read_bytes() == source.read_bytes()
-    with pytest.raises(ValueError, match=r"\.png, \.jpg or \.webp"):
+    with pytest.raises(ValueError, match=r"\.png, \.tif, \.jpg or \.webp"):
         convert(source, tmp_path / "out.gif")
 
 

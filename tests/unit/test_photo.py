@@ -1,6 +1,7 @@
 """Photos as phones and cameras write them (a generated corpus): turned by EXIF, tagged with
-Adobe RGB, 16-bit, TIFF, BMP, GIF, CMYK. Each becomes an upright 8-bit sRGB working copy;
-a file that can be sent as it is stays itself."""
+Adobe RGB, 16-bit, TIFF, BMP, GIF, CMYK, HEIC, AVIF. Each becomes an upright 8-bit sRGB
+working copy; a file that can be sent as it is stays itself. How many pixels open depends
+on this machine's memory (app.core.limits): 100 MP always, a 60000x60000 header never."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageCms, ImageOps
+from PIL import Image, ImageCms, ImageOps, features
 
+from app.core import limits, photo
 from app.core.imageio import ImageFileError
-from app.core.photo import ORIENTATION_TAG, working_copy
+from app.core.limits import open_pixel_limit
+from app.core.photo import ORIENTATION_TAG, open_photo, working_copy
+from tests.support import images
 from tests.support.icc import adobe_rgb
 
 LIMIT = 33_177_600
@@ -137,3 +141,122 @@ def test_bad_files_are_refused_naming_the_file(tmp_path) -> None:
         working_copy(broken_profile, tmp_path / "work", max_pixels=LIMIT)
     with pytest.raises(ImageFileError, match=r"missing\.png: file not found"):
         working_copy(tmp_path / "missing.png", tmp_path / "work", max_pixels=LIMIT)
+
+
+# --- HEIC, AVIF, large and hostile files (issue 12, the opening side) ---------------------
+
+
+def _turned_exif(value: int = 6) -> Image.Exif:
+    exif = Image.Exif()
+    exif[ORIENTATION_TAG] = value
+    return exif
+
+
+def _save_or_skip(image: Image.Image, path: Path, fmt: str, **options) -> Path:
+    """Write with an encoder this installation may lack: skip (with why) when it does."""
+    try:
+        image.save(path, fmt, **options)
+    except (OSError, KeyError, ValueError) as exc:
+        pytest.skip(f"no {fmt} encoder here ({exc})")
+    return path
+
+
+def _close(got: np.ndarray, expected: tuple[int, int, int], tolerance: int = 12) -> bool:
+    return all(abs(int(a) - b) <= tolerance for a, b in zip(got, expected, strict=True))
+
+
+def test_a_heic_photo_opens_upright_with_its_colours(tmp_path) -> None:
+    if photo.pillow_heif is None:
+        pytest.skip("pillow-heif is not installed")
+    turned = marked().transpose(Image.Transpose.ROTATE_90)  # stored as a phone held sideways
+    path = _save_or_skip(
+        turned, tmp_path / "iphone.heic", "HEIF", quality=100, exif=_turned_exif(6).tobytes()
+    )
+    copy = working_copy(path, tmp_path / "work")
+    assert copy != path and copy.suffix == ".png"
+    got = pixels(copy)
+    assert got.shape == (40, 60, 3)  # upright again: 60 wide, red corner top left
+    assert _close(got[2, 2], (255, 0, 0)) and _close(got[30, 40], (40, 90, 160))
+
+
+def test_an_avif_picture_opens_upright_with_its_colours(tmp_path) -> None:
+    if not features.check("avif"):
+        pytest.skip("this Pillow reads no AVIF")
+    turned = marked().transpose(Image.Transpose.ROTATE_90)
+    path = _save_or_skip(turned, tmp_path / "web.avif", "AVIF", quality=100, exif=_turned_exif(6))
+    copy = working_copy(path, tmp_path / "work")
+    assert copy != path and copy.suffix == ".png"
+    got = pixels(copy)
+    assert got.shape == (40, 60, 3)
+    assert _close(got[2, 2], (255, 0, 0)) and _close(got[30, 40], (40, 90, 160))
+
+
+def test_heic_without_pillow_heif_is_refused_saying_what_to_install(tmp_path, monkeypatch) -> None:
+    # A HEIC file's first bytes: a box size, "ftyp", the brand "heic".
+    path = images.write(tmp_path / "IMG_0001.HEIC", b"\x00\x00\x00\x18ftypheic" + bytes(64))
+    monkeypatch.setattr(photo, "pillow_heif", None)
+    with pytest.raises(ImageFileError, match=r"IMG_0001\.HEIC: a HEIC/HEIF photo.*pillow-heif"):
+        working_copy(path, tmp_path / "work")
+
+
+def test_a_100_megapixel_photo_is_within_the_open_limit(tmp_path) -> None:
+    assert open_pixel_limit() >= 100_000_000
+    path = images.write(tmp_path / "medium-format.png", images.png_bomb(10000, 10000))
+    with open_photo(path) as image:  # the header only: nothing is decoded
+        assert image.size == (10000, 10000)
+
+
+def test_a_60000_pixel_square_header_is_refused_naming_the_file(tmp_path) -> None:
+    path = images.write(tmp_path / "bomb.png", images.png_bomb(60000, 60000))
+    limit = open_pixel_limit()
+    with pytest.raises(ImageFileError) as raised:
+        working_copy(path, tmp_path / "work")
+    message = str(raised.value)
+    assert message.startswith(f"{path}: ") and "3,600,000,000 pixels" in message
+    assert f"this machine's memory allows at most {limit:,} pixels" in message
+    assert raised.value.code == "image_too_large"
+    assert limit == Image.MAX_IMAGE_PIXELS  # Pillow's own bomb check agrees
+
+
+GIB = 1024**3
+
+
+def test_the_open_limit_follows_memory_and_the_cgroup_within_its_bounds(tmp_path) -> None:
+    assert limits.pixel_limit_for(16 * GIB) == 16 * GIB // 2 // 32  # 268 MP
+    assert limits.pixel_limit_for(64 * GIB, 8 * GIB) == 8 * GIB // 2 // 32  # the container's
+    assert limits.pixel_limit_for(64 * GIB, 2 * GIB) == 100_000_000  # floor: 100 MP opens
+    assert limits.pixel_limit_for(4 * 1024 * GIB) == 1_000_000_000  # ceiling: 1 GP
+    assert limits.pixel_limit_for(None, None) == 100_000_000
+    v2 = tmp_path / "v2"
+    v2.mkdir()
+    (v2 / "memory.max").write_text("max\n")
+    assert limits.cgroup_memory_limit(v2) is None
+    (v2 / "memory.max").write_text(f"{6 * GIB}\n")
+    assert limits.cgroup_memory_limit(v2) == 6 * GIB
+    v1 = tmp_path / "v1"
+    (v1 / "memory").mkdir(parents=True)
+    (v1 / "memory" / "memory.limit_in_bytes").write_text(f"{3 * GIB}\n")
+    assert limits.cgroup_memory_limit(v1) == 3 * GIB
+    assert limits.cgroup_memory_limit(tmp_path / "none") is None
+
+
+def test_a_truncated_tiff_says_it_is_damaged_naming_the_file(tmp_path) -> None:
+    whole = images.encode(marked(600, 400), "TIFF")
+    path = images.write(tmp_path / "scan.tif", images.truncated(whole, 0.5))
+    with pytest.raises(ImageFileError, match=r"scan\.tif: cannot be decoded .*copy or export"):
+        working_copy(path, tmp_path / "work")
+
+
+def test_a_corrupt_profile_in_a_tiff_is_named(tmp_path) -> None:
+    path = save(marked(), tmp_path / "tagged.tif", "TIFF", icc_profile=b"\x00\x01junk" * 40)
+    with pytest.raises(ImageFileError, match=r"tagged\.tif: its colour profile is damaged"):
+        working_copy(path, tmp_path / "work")
+
+
+@pytest.mark.parametrize("value", [0, 9, 300])
+def test_a_bogus_exif_orientation_is_taken_as_upright(tmp_path, value: int) -> None:
+    jpeg = save(marked(), tmp_path / f"odd-{value}.jpg", "JPEG", exif=_turned_exif(value))
+    assert working_copy(jpeg, tmp_path / "work") == jpeg  # sendable as it is, not turned
+    tiff = save(marked(), tmp_path / f"odd-{value}.tif", "TIFF", exif=_turned_exif(value))
+    got = pixels(working_copy(tiff, tmp_path / "work"))
+    assert got.shape == (40, 60, 3) and tuple(got[0, 0]) == (255, 0, 0)

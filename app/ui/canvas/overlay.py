@@ -46,10 +46,15 @@ class OverlayImage:
         if width == 0 or height == 0:
             self._image, self._pixels = QImage(), None
             return
-        self._image = QImage(width, height, QImage.Format.Format_ARGB32_Premultiplied)
-        # A 32-bit QImage has no row padding; the view shares the QImage's own buffer.
-        self._pixels = np.ndarray((height, width), np.uint32, buffer=self._image.bits())
-        self.refresh(Box.of_size(width, height))
+        # Zeroed pages from the system (calloc): a fresh 48 MP mask's overlay costs nothing
+        # until painted into. The QImage draws straight from this buffer (PySide6 keeps the
+        # array alive as long as the image); coverage 0 is transparent black.
+        self._pixels = np.zeros((height, width), np.uint32)
+        self._image = QImage(
+            self._pixels.data, width, height, width * 4, QImage.Format.Format_ARGB32_Premultiplied
+        )
+        if self._lut[0] != 0 or mask.any():
+            self.refresh(Box.of_size(width, height))
 
     def set_style(self, color: QColor, opacity: float) -> None:
         self._lut = coverage_lut(color, opacity)

@@ -1,0 +1,145 @@
+"""What ``retouch edit`` writes and prints: each image on disk the moment it arrives
+(``ResultWriter``), and one line per event for people or one JSON object per event for
+scripts (``Reporter``)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from app.core.errors import UserError
+from app.core.events import CompletedImage, ImageEvent, PartialImage, Usage
+from app.core.imageio import ImageFileError, probe_image, write_atomic
+from app.core.naming import result_name
+from app.core.validation import Problem
+
+
+@dataclass
+class ResultWriter:
+    """Writes each image the moment it arrives, atomically, under a name that sorts in
+    arrival order and shows the variant and the partial index."""
+
+    folder: Path
+    stamp: str = field(default_factory=lambda: datetime.now().strftime("%Y%m%d-%H%M%S"))
+    written: list[Path] = field(default_factory=list)
+    pasted: list[Path] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+
+    def write(self, event: ImageEvent) -> Path:
+        name = result_name(event, len(self.written) + 1, prefix=f"retouch-{self.stamp}-")
+        path = write_atomic(self.folder / name, event.data)
+        self.written.append(path)
+        if isinstance(event, CompletedImage) and event.usage is not None:
+            self.usage = self.usage + event.usage
+        return path
+
+    @property
+    def finals(self) -> int:
+        return sum(p.stem.endswith("-final") for p in self.written)
+
+
+@dataclass
+class Reporter:
+    """Progress for people (one short line per event) or for scripts (JSON lines)."""
+
+    out: TextIO
+    err: TextIO
+    as_json: bool = False
+
+    def _emit(self, record: dict[str, Any], line: str, *, error: bool = False) -> None:
+        if self.as_json:
+            print(json.dumps(record), file=self.out, flush=True)
+        else:
+            print(line, file=self.err if error else self.out, flush=True)
+
+    def invalid(self, problems: list[Problem]) -> None:
+        listed = [{"field": p.field, "file": p.file, "message": p.message} for p in problems]
+        record = {"event": "invalid", "problems": listed}
+        lines = "\n".join(f"  - {p}" for p in problems)
+        self._emit(record, f"retouch: nothing was sent; fix these first:\n{lines}", error=True)
+
+    def scaled(self, name: str, size: tuple[int, int], sent: tuple[int, int]) -> None:
+        """The first image is over the API's limits and is sent smaller."""
+        record = {"event": "scaled", "file": name, "width": size[0], "height": size[1],
+                  "sent_width": sent[0], "sent_height": sent[1]}  # fmt: skip
+        line = (
+            f"{name} is {size[0]}x{size[1]}, over what the API takes: sent scaled to "
+            f"{sent[0]}x{sent[1]} (--paste-back puts the result on the full-size photo)"
+        )
+        self._emit(record, line, error=True)
+
+    def retry(self, notice: Any) -> None:
+        record = {
+            "event": "retry",
+            "attempt": notice.attempt,
+            "delay": round(notice.delay, 3),
+            "reason": notice.reason,
+        }
+        line = f"retry {notice.attempt} in {notice.delay:.1f} s ({notice.reason})"
+        self._emit(record, line, error=True)
+
+    def image(self, event: ImageEvent, path: Path, pasted: Path | None = None) -> None:
+        try:
+            info = probe_image(path, max_pixels=1 << 40)
+            dims = {"width": info.width, "height": info.height, "format": info.format}
+        except ImageFileError:
+            dims = {}
+        kind = "partial" if isinstance(event, PartialImage) else "completed"
+        record: dict[str, Any] = {
+            "event": kind,
+            "variant": event.variant,
+            "file": str(path),
+            "bytes": len(event.data),
+            **dims,
+        }
+        # The JSON keeps the API's indexes (from 0); the line for people counts from 1,
+        # as the editor's tiles do.
+        if isinstance(event, PartialImage):
+            record["partial_index"] = event.partial_index
+            label = f"partial {event.partial_index + 1} of variant {event.variant + 1}"
+        else:
+            record["usage"] = event.usage.to_json() if event.usage else None
+            label = f"variant {event.variant + 1} done"
+        record["request_id"] = event.request_id
+        size = f"{dims['width']}x{dims['height']}" if dims else "?"
+        line = f"{label}: {path} ({size})"
+        if pasted is not None:
+            record["pasted"] = str(pasted)
+            line += f"; pasted onto the original: {pasted}"
+        self._emit(record, line)
+
+    def failure(self, error: UserError, writer: ResultWriter) -> None:
+        record = {
+            "event": "error",
+            "kind": error.kind.value,
+            "message": error.message,
+            "status": error.status,
+            "type": error.type,
+            "code": error.code,
+            "param": error.param,
+            "request_id": error.request_id,
+            "files": [str(p) for p in writer.written],
+        }
+        kept = f"; {len(writer.written)} image(s) already saved" if writer.written else ""
+        self._emit(record, f"retouch: {error.message}{kept}", error=True)
+
+    def done(self, writer: ResultWriter) -> None:
+        usage = writer.usage
+        record = {
+            "event": "done",
+            "images": writer.finals,
+            "files": [str(p) for p in writer.written],
+            "usage": usage.to_json(),
+        }
+        pasted = ""
+        if writer.pasted:
+            record["pasted"] = [str(p) for p in writer.pasted]
+            pasted = f" (and {len(writer.pasted)} pasted onto the original)"
+        line = (
+            f"{writer.finals} image(s){pasted} saved to {writer.folder}; tokens: "
+            f"{usage.input_tokens} in, {usage.output_tokens} out"
+        )
+        self._emit(record, line)

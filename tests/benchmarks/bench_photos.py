@@ -1,0 +1,441 @@
+"""Benchmark: a 48 MP camera photo in the editor (issue 12, real photos), offscreen.
+
+    QT_QPA_PLATFORM=offscreen python tests/benchmarks/bench_photos.py [--rounds 5]
+
+The photo is generated in a temporary folder: 8000x6000, gradients under noise (so JPEG
+cannot squeeze it, as with a real photo's grain), JPEG quality 90, sRGB, upright: a file
+the editor uses as it is (no working copy), though it is over the API's per-image limit.
+Every measurement runs in a fresh child process (this script with ``--child``), so no run
+inherits another's memory or warm caches; modes alternate from round to round.
+
+1. Open. From ``MaskCanvas.open_file`` (the real EditDocument, decoding in its worker) to
+   the end of the canvas's first painted frame showing the photo, in a 1400x900 viewport;
+   with the part spent before the picture reached the UI thread. Baseline: a bare
+   ``Image.open(path).load()`` of the same file. Target: at most 1.5x the baseline.
+   Diagnostic: the worst lateness of a 5 ms timer on the UI thread while opening (what a
+   designer would feel as a stall).
+2. Brush. The stroke of bench_canvas.py (real mouse-move events, each timed to the end of
+   the viewport's repaint) over the opened photo, at fit and at 100 %. Baseline: the same
+   stroke over a 12 MP (4000x3000) photo. Target: p99 at most 8 ms per move.
+3. Memory. Process RSS with the photo open on the canvas, then with four 1536x1024
+   results also held at full size with their zoom levels (as the compare view holds
+   them); the growth over the empty canvas, against the decoded photo's own size.
+   Target: under 1.5 GB (1536 MiB) in all.
+
+Further measurements (for instance paste-back with profile conversion against a numpy
+blend) are functions appended to ``MEASUREMENTS``: each takes the run's ``Context`` and
+returns its ``Row``s. Prints a table (targets, PASS/MISS per line) and writes JSON to
+tests/benchmarks/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+RESULTS = ROOT / "tests" / "benchmarks" / "results"
+MIB = 1024 * 1024
+WIDTH, HEIGHT = 8000, 6000
+SMALL = (4000, 3000)  # the brush baseline's photo
+VIEWPORT = (1400, 900)
+RESULT_SIZE = (1536, 1024)
+TARGET_OPEN_RATIO = 1.5
+TARGET_P99_MS = 8.0
+TARGET_RSS_MIB = 1536.0
+
+
+# --- the run's photos and the table ------------------------------------------------------
+
+
+def photo_like(width: int, height: int, seed: int = 12) -> np.ndarray:
+    """Smooth gradients with a soft wave, under grain (per-pixel noise)."""
+    rng = np.random.default_rng(seed)
+    x = np.linspace(0.0, 1.0, width, dtype=np.float32)[None, :]
+    y = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None]
+    pixels = np.empty((height, width, 3), np.float32)
+    pixels[..., 0] = 40 + 180 * x + 0 * y
+    pixels[..., 1] = 30 + 160 * y + 0 * x
+    pixels[..., 2] = 90 + 80 * np.sin(6 * (x + y))
+    pixels += rng.normal(0, 12, (height, width, 1)).astype(np.float32)
+    return pixels.clip(0, 255).astype(np.uint8)
+
+
+def write_jpeg(path: Path, width: int, height: int) -> Path:
+    Image.fromarray(photo_like(width, height)).save(path, "JPEG", quality=90)
+    return path
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every measurement gets: the photos of this run and how many rounds."""
+
+    folder: Path
+    photo: Path  # 8000x6000 JPEG
+    small: Path  # 4000x3000 JPEG, the brush baseline
+    results: list[Path]  # four 1536x1024 PNGs
+    rounds: int
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the table: a figure, what it is measured against, and its target."""
+
+    measure: str
+    value: float
+    unit: str
+    baseline: float | None = None  # the same-run baseline, in ``unit``
+    target: float | None = None  # the value (or ratio, when ``on_ratio``) must be at most
+    on_ratio: bool = False
+    note: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        return self.value / self.baseline if self.baseline else None
+
+    @property
+    def verdict(self) -> str:
+        if self.target is None:
+            return ""
+        judged = self.ratio if self.on_ratio else self.value
+        return "PASS" if judged is not None and judged <= self.target else "MISS"
+
+    def line(self) -> str:
+        base = f"{self.baseline:10.1f}" if self.baseline is not None else f"{'':10}"
+        ratio = f"{self.ratio:6.2f}x" if self.ratio is not None else f"{'':7}"
+        if self.target is None:
+            target = ""
+        else:
+            target = f"<= {self.target:g}{'x' if self.on_ratio else ' ' + self.unit}"
+        return (
+            f"{self.measure:44} {self.value:10.1f} {self.unit:4} {base} {ratio} "
+            f"{target:>14} {self.verdict:4} {self.note}"
+        )
+
+
+def run_child(mode: str, *args: str, timeout: float = 600) -> dict[str, Any]:
+    """This script in a fresh interpreter; its last stdout line is JSON."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    env.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")
+    command = [sys.executable, __file__, "--child", mode, *args]
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT
+    )
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        sys.stderr.write(done.stderr[-4000:])
+        raise RuntimeError(f"the {mode} child failed with exit code {done.returncode}")
+    return json.loads(lines[-1])
+
+
+# --- measurements (the parent's side) ----------------------------------------------------
+
+
+def measure_open(context: Context) -> list[Row]:
+    baseline, ours, before_ui, lateness = [], [], [], []
+    for _ in range(context.rounds):
+        baseline.append(run_child("decode", str(context.photo))["seconds"])
+        opened = run_child("open", str(context.photo))
+        ours.append(opened["seconds"])
+        before_ui.append(opened["until_ui_seconds"])
+        lateness.append(opened["worst_lateness_ms"])
+    base_ms = statistics.median(baseline) * 1000
+    return [
+        Row(
+            "open 48 MP JPEG to first painted frame",
+            statistics.median(ours) * 1000,
+            "ms",
+            base_ms,
+            TARGET_OPEN_RATIO,
+            on_ratio=True,
+            note="baseline: Image.open().load(); medians",
+        ),
+        Row(
+            "  of which before the UI thread has it",
+            statistics.median(before_ui) * 1000,
+            "ms",
+            base_ms,
+            note="decode and zoom levels, in the worker",
+        ),
+        Row(
+            "  worst UI-thread stall while opening",
+            max(lateness),
+            "ms",
+            note="lateness of a 5 ms timer (diagnostic)",
+        ),
+    ]
+
+
+def measure_brush(context: Context) -> list[Row]:
+    big = run_child("brush", str(context.photo))
+    small = run_child("brush", str(context.small))
+    rows = []
+    for zoom in ("fit", "100%"):
+        rows.append(
+            Row(
+                f"brush p99 per move, 48 MP, {zoom}",
+                big[zoom]["p99_ms"],
+                "ms",
+                small[zoom]["p99_ms"],
+                TARGET_P99_MS,
+                note=f"p50 {big[zoom]['p50_ms']:.2f} ms; baseline: the 12 MP photo",
+            )
+        )
+    return rows
+
+
+def measure_memory(context: Context) -> list[Row]:
+    found = run_child("memory", str(context.photo), *map(str, context.results))
+    decoded_mib = WIDTH * HEIGHT * 3 / MIB
+    return [
+        Row(
+            "RSS growth with the 48 MP photo open",
+            found["photo_growth_mib"],
+            "MiB",
+            decoded_mib,
+            note="baseline: the decoded RGB photo's size",
+        ),
+        Row(
+            "RSS, photo open + 4 results at full size",
+            found["rss_mib"],
+            "MiB",
+            target=TARGET_RSS_MIB,
+            note=f"peak (VmHWM) {found['peak_mib']:.0f} MiB; empty canvas "
+            f"{found['empty_mib']:.0f} MiB",
+        ),
+    ]
+
+
+MEASUREMENTS: list[Callable[[Context], list[Row]]] = [
+    measure_open,
+    measure_brush,
+    measure_memory,
+]
+"""Run in this order; append a function to add a measurement to the table."""
+
+
+# --- child processes: the Qt side --------------------------------------------------------
+
+
+def rss() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def vm_hwm() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def child_decode(path: str) -> dict[str, Any]:
+    start = time.perf_counter()
+    with Image.open(path) as image:
+        image.load()
+    return {"seconds": time.perf_counter() - start}
+
+
+def _canvas():
+    """A shown MaskCanvas of the viewport's size, its first (empty) frame painted."""
+    from PySide6.QtWidgets import QApplication
+
+    from app.ui.canvas import MaskCanvas
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    canvas = MaskCanvas(confirm_discard=lambda _text: True)
+    canvas.resize(*VIEWPORT)
+    canvas.show()
+    app.processEvents()
+    return app, canvas
+
+
+def _open_and_paint(app, canvas, path: str, on_tick: Callable[[], None] = lambda: None):
+    """Open ``path`` through the canvas's document; returns (seconds to the end of the
+    first frame painted with the photo, seconds until the picture reached the UI thread)."""
+    from harness import PaintCounter
+
+    counter = PaintCounter()
+    arrived: list[float] = []
+
+    def on_arrival() -> None:  # the decoded picture reached the UI thread
+        arrived.append(time.perf_counter())
+
+    def on_changed(_refit: bool) -> None:
+        counter.paints = 0  # count only the frames that show the photo
+        changed.append(True)
+
+    changed: list[bool] = []
+    canvas.edit.about_to_change.connect(on_arrival)
+    canvas.edit.picture_changed.connect(on_changed)
+    canvas.viewport().installEventFilter(counter)
+    failed: list[str] = []
+    canvas.edit.open_failed.connect(failed.append)
+    start = time.perf_counter()
+    canvas.open_file(path)
+    while not (changed and counter.paints):
+        if failed:
+            raise RuntimeError(failed[0])
+        app.processEvents()
+        on_tick()
+        time.sleep(0.0005)
+    end = time.perf_counter()
+    canvas.viewport().removeEventFilter(counter)
+    return end - start, arrived[0] - start
+
+
+def child_open(path: str) -> dict[str, Any]:
+    from PySide6.QtCore import QTimer
+
+    app, canvas = _canvas()
+    lateness: list[float] = []
+    due = [time.perf_counter() + 0.005]
+    timer = QTimer()
+    timer.setTimerType(timer.timerType().PreciseTimer)
+    timer.setSingleShot(True)
+
+    def fire() -> None:
+        now = time.perf_counter()
+        lateness.append((now - due[0]) * 1000)
+        due[0] = now + 0.005
+        timer.start(5)
+
+    timer.timeout.connect(fire)
+    timer.start(5)
+    seconds, until_ui = _open_and_paint(app, canvas, path)
+    timer.stop()
+    size = canvas.image().size()
+    assert (size.width(), size.height()) == Image.open(path).size, "shown at the wrong size"
+    return {
+        "seconds": seconds,
+        "until_ui_seconds": until_ui,
+        "worst_lateness_ms": max(lateness, default=0.0),
+    }
+
+
+def child_brush(path: str) -> dict[str, Any]:
+    from bench_canvas import run_stroke, stroke_path
+
+    app, canvas = _canvas()
+    _open_and_paint(app, canvas, path)
+    canvas.brush.set_size(80)
+    canvas.brush.set_hardness(0.7)
+    viewport = canvas.viewport()
+    points = stroke_path(1500, viewport.width(), viewport.height())
+    found = {}
+    for zoom, set_zoom in (("fit", canvas.fit), ("100%", lambda: canvas.set_zoom(1.0))):
+        set_zoom()
+        app.processEvents()
+        found[zoom] = run_stroke(canvas, points, app.processEvents, zoom)
+    return found
+
+
+def child_memory(path: str, *results: str) -> dict[str, Any]:
+    import gc
+
+    from app.core.photo import prepare
+    from app.models.levels import decode_levels
+
+    app, canvas = _canvas()
+    gc.collect()
+    empty = rss()
+    _open_and_paint(app, canvas, path)
+    gc.collect()
+    with_photo = rss()
+    held = []
+    for result in results:  # as the compare view holds a result: full size, with levels
+        held.append(decode_levels(prepare(Path(result), Path(tempfile.gettempdir())), result))
+    gc.collect()
+    final = rss()
+    return {
+        "empty_mib": empty / MIB,
+        "photo_growth_mib": (with_photo - empty) / MIB,
+        "rss_mib": final / MIB,
+        "peak_mib": vm_hwm() / MIB,
+        "held": len(held),
+    }
+
+
+CHILDREN = {
+    "decode": child_decode,
+    "open": child_open,
+    "brush": child_brush,
+    "memory": child_memory,
+}
+
+
+# --- main --------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        mode, *rest = args.child
+        print(json.dumps(CHILDREN[mode](*rest)))
+        return 0
+
+    with tempfile.TemporaryDirectory(prefix="bench-photos-") as tmp:
+        folder = Path(tmp)
+        results = []
+        for index in range(4):
+            result = folder / f"result-{index}.png"
+            Image.fromarray(photo_like(*RESULT_SIZE, seed=index)).save(result, compress_level=1)
+            results.append(result)
+        context = Context(
+            folder,
+            write_jpeg(folder / "camera.jpg", WIDTH, HEIGHT),
+            write_jpeg(folder / "small.jpg", *SMALL),
+            results,
+            args.rounds,
+        )
+        rows = [row for measure in MEASUREMENTS for row in measure(context)]
+        photo_mb = context.photo.stat().st_size / 1e6
+
+    print(
+        f"\nReal photos: {WIDTH}x{HEIGHT} JPEG ({photo_mb:.1f} MB, quality 90), "
+        f"{VIEWPORT[0]}x{VIEWPORT[1]} viewport, {args.rounds} rounds, {os.cpu_count()} CPUs"
+    )
+    header = f"{'measure':44} {'value':>10} {'unit':4} {'baseline':>10} {'ratio':>7} "
+    print(header + f"{'target':>14} {'':4} note")
+    print("-" * (len(header) + 40))
+    for row in rows:
+        print(row.line())
+    report = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "photo": f"{WIDTH}x{HEIGHT} JPEG q90",
+        "rows": [{**asdict(row), "ratio": row.ratio, "verdict": row.verdict} for row in rows],
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = RESULTS / f"bench_photos-{stamp}.json"
+    path.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    print(f"\nwrote {path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
