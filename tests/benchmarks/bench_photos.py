@@ -21,11 +21,20 @@ inherits another's memory or warm caches; modes alternate from round to round.
    results also held at full size with their zoom levels (as the compare view holds
    them); the growth over the empty canvas, against the decoded photo's own size.
    Target: under 1.5 GB (1536 MiB) in all.
+4. Paste-back with profile conversion (``app.core.original.paste_into``): a 1536x1024 sRGB
+   result, fitted to 8000x6000 (``composite.fit_to``, timed apart: the plain path needs it
+   too), pasted through a mask of a few brush strokes (about 5 % of the picture, feather
+   4 px) into (a) an 8-bit Adobe RGB JPEG (little-cms) and (b) a 16-bit ProPhoto PNG (the
+   float path). Baseline, per depth: a plain numpy float32 blend of the WHOLE image,
+   ``rint(o + w * (r - o))`` at the photo's depth (as bench_composite.py writes it), the
+   result already at that depth. Target: at most 2x the baseline. Diagnostics: the
+   conversion alone, and (c) the worst case, a mask covering the whole 16-bit picture.
+5. Writing the 48 MP 16-bit result: ``write_original`` as PNG (profile and EXIF chunks,
+   atomic, fsync'd) against a bare ``cv2.imencode`` of the same array (diagnostic).
 
-Further measurements (for instance paste-back with profile conversion against a numpy
-blend) are functions appended to ``MEASUREMENTS``: each takes the run's ``Context`` and
-returns its ``Row``s. Prints a table (targets, PASS/MISS per line) and writes JSON to
-tests/benchmarks/results/.
+Further measurements are functions appended to ``MEASUREMENTS``: each takes the run's
+``Context`` and returns its ``Row``s. Prints a table (targets, PASS/MISS per line) and
+writes JSON to tests/benchmarks/results/.
 """
 
 from __future__ import annotations
@@ -37,8 +46,10 @@ import platform
 import statistics
 import subprocess
 import sys
+import struct
 import tempfile
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -48,8 +59,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
+
+from tests.support import icc  # noqa: E402
 
 RESULTS = ROOT / "tests" / "benchmarks" / "results"
 MIB = 1024 * 1024
@@ -60,13 +74,16 @@ RESULT_SIZE = (1536, 1024)
 TARGET_OPEN_RATIO = 1.5
 TARGET_P99_MS = 8.0
 TARGET_RSS_MIB = 1536.0
+TARGET_PASTE_RATIO = 2.0
+PASTE_FEATHER_PX = 4.0
 
 
 # --- the run's photos and the table ------------------------------------------------------
 
 
-def photo_like(width: int, height: int, seed: int = 12) -> np.ndarray:
-    """Smooth gradients with a soft wave, under grain (per-pixel noise)."""
+def photo_like(width: int, height: int, seed: int = 12, bits: int = 8) -> np.ndarray:
+    """Smooth gradients with a soft wave, under grain (per-pixel noise); uint16 with
+    ``bits`` 16 (the grain then fills the low bits too, as a raw conversion's does)."""
     rng = np.random.default_rng(seed)
     x = np.linspace(0.0, 1.0, width, dtype=np.float32)[None, :]
     y = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None]
@@ -75,11 +92,32 @@ def photo_like(width: int, height: int, seed: int = 12) -> np.ndarray:
     pixels[..., 1] = 30 + 160 * y + 0 * x
     pixels[..., 2] = 90 + 80 * np.sin(6 * (x + y))
     pixels += rng.normal(0, 12, (height, width, 1)).astype(np.float32)
+    if bits == 16:
+        pixels *= np.float32(257)
+        return np.rint(pixels.clip(0, 65535, out=pixels), out=pixels).astype(np.uint16)
     return pixels.clip(0, 255).astype(np.uint8)
 
 
-def write_jpeg(path: Path, width: int, height: int) -> Path:
-    Image.fromarray(photo_like(width, height)).save(path, "JPEG", quality=90)
+def write_jpeg(path: Path, width: int, height: int, icc_profile: bytes | None = None) -> Path:
+    options = {"icc_profile": icc_profile} if icc_profile else {}
+    Image.fromarray(photo_like(width, height)).save(path, "JPEG", quality=90, **options)
+    return path
+
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    crc = struct.pack(">I", zlib.crc32(kind + body))
+    return struct.pack(">I", len(body)) + kind + body + crc
+
+
+def write_png16(path: Path, width: int, height: int, icc_profile: bytes) -> Path:
+    """A 16-bit RGB PNG with ``icc_profile`` (an iCCP chunk right after the IHDR), encoded
+    by OpenCV at its fastest setting."""
+    bgr = photo_like(width, height, seed=16, bits=16)[..., ::-1]
+    ok, encoded = cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    assert ok, "OpenCV could not encode the 16-bit PNG"
+    data = encoded.tobytes()
+    iccp = _png_chunk(b"iCCP", b"ProPhoto\0\0" + zlib.compress(icc_profile))
+    path.write_bytes(data[:33] + iccp + data[33:])  # 33: the signature and the IHDR chunk
     return path
 
 
@@ -92,6 +130,8 @@ class Context:
     small: Path  # 4000x3000 JPEG, the brush baseline
     results: list[Path]  # four 1536x1024 PNGs
     rounds: int
+    adobe: Path  # 8000x6000 JPEG, 8-bit, tagged Adobe RGB
+    prophoto: Path  # 8000x6000 PNG, 16-bit RGB, tagged ProPhoto
 
 
 @dataclass(frozen=True)
@@ -408,6 +448,8 @@ def main() -> int:
             write_jpeg(folder / "small.jpg", *SMALL),
             results,
             args.rounds,
+            write_jpeg(folder / "adobe.jpg", WIDTH, HEIGHT, icc.adobe_rgb()),
+            write_png16(folder / "prophoto.png", WIDTH, HEIGHT, icc.prophoto()),
         )
         rows = [row for measure in MEASUREMENTS for row in measure(context)]
         photo_mb = context.photo.stat().st_size / 1e6
