@@ -87,8 +87,11 @@ class ResultsPanel(QWidget):
                 fmt = next((fmt for fmt, f in choices if f == chosen), choices[0][0])
                 target += EXTENSIONS[fmt]
             if target:
+                self.message.emit(f"Saving {Path(target).name}…", 10000)
                 self._runner.start(self._keep.save(job, variant, Path(target), paste=paste))
         elif action == "copy":
             self._runner.start(self._keep.copy(job, variant))
         elif action.startswith("use"):
+            if paste:  # a large photo takes seconds to paste and write: say it is under way
+                self.message.emit(f"Pasting {job.label(variant)} back onto the original…", 10000)
             self._runner.start(self._keep.use(job, variant, paste=paste))

@@ -25,7 +25,7 @@ def test_a_photo_over_the_api_limit_is_sent_scaled_and_pasted_back_full_size(
     capsys, tmp_path: Path, monkeypatch
 ) -> None:
     limit = load_schema().files.max_pixels
-    assert WIDTH * HEIGHT > limit
+    assert limit < WIDTH * HEIGHT
     x = np.linspace(0, 255, WIDTH, dtype=np.float32)[None, :]
     y = np.linspace(0, 255, HEIGHT, dtype=np.float32)[:, None]
     pixels = np.dstack([x + 0 * y, y + 0 * x, np.full((HEIGHT, WIDTH), 90, np.float32)])
@@ -50,9 +50,11 @@ def test_a_photo_over_the_api_limit_is_sent_scaled_and_pasted_back_full_size(
     # What went on the wire: the scaled photo and its mask, the same size.
     image_part = next(p for p in sent if p.name.startswith("image"))
     mask_part = next(p for p in sent if p.name == "mask")
-    with Image.open(io.BytesIO(image_part.data)) as wire, Image.open(io.BytesIO(mask_part.data)) as m:
-        assert wire.size == m.size == (scaled["sent_width"], scaled["sent_height"])
-        alpha = np.asarray(m.convert("RGBA").getchannel("A"))
+    with Image.open(io.BytesIO(image_part.data)) as wire:
+        assert wire.size == (scaled["sent_width"], scaled["sent_height"])
+    with Image.open(io.BytesIO(mask_part.data)) as wire_mask:
+        assert wire_mask.size == (scaled["sent_width"], scaled["sent_height"])
+        alpha = np.asarray(wire_mask.convert("RGBA").getchannel("A"))
     factor = scaled["sent_width"] / WIDTH
     cx, cy = int((HOLE[0] + HOLE[2]) / 2 * factor), int((HOLE[1] + HOLE[3]) / 2 * factor)
     assert alpha[cy, cx] == 0 and alpha[0, 0] == 255

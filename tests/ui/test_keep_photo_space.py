@@ -103,8 +103,9 @@ def test_save_and_use_keep_the_photos_profile_depth_and_pixels(
     target = tmp_path / "kept.jpg"
     tile.buttons["save"].click()
     qt_loop.run(until(target.exists), timeout=30)
-    qt_loop.run(until(lambda: any("kept.jpg" in m for m in messages)), timeout=10)
-    assert "16-bit depth becomes 8-bit" in next(m for m in messages if "kept.jpg" in m)
+    qt_loop.run(until(lambda: any(m.startswith("Saved kept.jpg") for m in messages)), timeout=10)
+    assert messages[-2] == "Saving kept.jpg…"  # said while the worker pastes and writes
+    assert "16-bit depth becomes 8-bit" in messages[-1]
     with Image.open(target) as saved:
         assert saved.info.get("icc_profile") == adobe_rgb()
 

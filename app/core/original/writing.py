@@ -27,6 +27,9 @@ EXTENSIONS = {"png": ".png", "tiff": ".tif", "jpeg": ".jpg", "webp": ".webp"}
 _ALIASES = {"png": "png", "tif": "tiff", "tiff": "tiff", "jpg": "jpeg", "jpeg": "jpeg",
             "webp": "webp"}  # fmt: skip
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PNG_LEVEL = 3
+"""zlib level for kept PNGs: at 48 MP level 3 writes in 3.8 s against 11.3 s at Pillow's
+default 6, for a file 8 % larger (measured on a camera photo)."""
 # Colour chunks that would contradict the profile written (the PNG spec forbids sRGB next
 # to iCCP, and gAMA/cHRM are overridden by it); replaced along with any iCCP and eXIf.
 _PNG_REPLACED = (b"iCCP", b"sRGB", b"gAMA", b"cHRM", b"eXIf")
@@ -129,7 +132,7 @@ def _png_grey_alpha_16(pixels: np.ndarray) -> bytes:
     raw = np.zeros((height, 1 + 4 * width), np.uint8)
     raw[:, 1:] = pixels.astype(">u2").view(np.uint8).reshape(height, 4 * width)
     header = struct.pack(">IIBBBBB", width, height, 16, 4, 0, 0, 0)
-    idat = zlib.compress(raw.tobytes(), 6)
+    idat = zlib.compress(raw.tobytes(), PNG_LEVEL)
     return _PNG_SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
 
 
@@ -139,13 +142,16 @@ def _png(pixels: np.ndarray, original: Original) -> bytes:
     if original.bits == 8 or original.mode == "L":  # Pillow: 8 bits, and 16-bit grey (I;16)
         buffer = io.BytesIO()
         options = {"icc_profile": original.icc, "exif": original.exif}
-        _pillow(pixels, original.mode).save(buffer, "PNG", **_set(options))
+        _pillow(pixels, original.mode).save(
+            buffer, "PNG", compress_level=PNG_LEVEL, **_set(options)
+        )
         return buffer.getvalue()
     if original.mode == "LA":
         encoded = _png_grey_alpha_16(pixels)
     else:
         code = cv2.COLOR_RGBA2BGRA if original.mode == "RGBA" else cv2.COLOR_RGB2BGR
-        ok, buffer = cv2.imencode(".png", cv2.cvtColor(pixels, code))
+        params = [cv2.IMWRITE_PNG_COMPRESSION, PNG_LEVEL]
+        ok, buffer = cv2.imencode(".png", cv2.cvtColor(pixels, code), params)
         if not ok:
             raise ValueError("OpenCV could not encode the 16-bit PNG")
         encoded = buffer.tobytes()
