@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from platformdirs import user_cache_dir
+from platformdirs import user_cache_dir, user_state_dir
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
@@ -27,6 +27,7 @@ from app.models.compare import CompareModel
 from app.models.document import EditDocument
 from app.models.jobs import JobsModel
 from app.models.keep import KeepModel
+from app.models.recovery import SessionRecovery
 from app.models.session import EditorSession, client_config
 from app.models.settings import Settings
 from app.models.tasks import TaskRunner
@@ -52,6 +53,7 @@ class Editor:
     session: EditorSession
     settings: Settings
     engine: LocalEngineProcess | None
+    recovery: SessionRecovery | None = None
 
     @property
     def runner(self) -> TaskRunner:
@@ -66,6 +68,8 @@ class Editor:
         await self.runner.shutdown()
         await asyncio.gather(*self._job_tasks(), return_exceptions=True)
         self.session.document.wait(5.0)
+        if self.recovery is not None:
+            self.recovery.close()  # what changed last is on disk for the next start
         if self.engine is not None:
             self.engine.stop()
         self.settings.sync()
@@ -87,6 +91,14 @@ def home_paths() -> tuple[QSettings, Path, Path]:
     return store, settings.results_dir(), Path(user_cache_dir("retouch-studio")) / "work"
 
 
+def session_dir() -> Path:
+    """Where session recovery keeps the open photo, mask, prompt, parameters and inputs
+    (app.models.recovery): ``session/`` in ``RETOUCH_HOME``, else the user's state folder."""
+    home = os.environ.get("RETOUCH_HOME")
+    root = Path(home) if home else Path(user_state_dir("retouch-studio"))
+    return root / "session"
+
+
 def build_editor(*, schema: Schema | None = None, start_engine: bool = True) -> Editor:
     schema = schema or load_schema()
     store, results_dir, work_dir = home_paths()
@@ -106,8 +118,12 @@ def build_editor(*, schema: Schema | None = None, start_engine: bool = True) -> 
     for model in (runner, document, jobs):
         model.setParent(session)
     compare, keep = CompareModel(session), KeepModel(settings, document, session)
-    window = MainWindow(session, compare, keep, sample=resource_path("samples", SAMPLE))
-    editor = Editor(window, session, settings, engine)
+    # The last session's prompt and parameters before the window shows them; its photo,
+    # mask and inputs follow once the event loop runs.
+    recovery = SessionRecovery(session, session_dir(), session)
+    recovery.load()
+    window = MainWindow(session, compare, keep, recovery, sample=resource_path("samples", SAMPLE))
+    editor = Editor(window, session, settings, engine, recovery)
     window.settings_requested.connect(lambda: _open_settings(editor))
     if engine is not None:
         engine.start()

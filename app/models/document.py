@@ -153,6 +153,16 @@ class EditDocument(QObject):
             lambda exc: self._on_failed(load, exc),
         )
 
+    def close(self) -> None:
+        """Nothing open any more: no picture, an empty mask without history (Start fresh).
+        A decode in flight is not shown afterwards. The caller asks the designer first when
+        painting would be lost."""
+        self._serials = {kind: serial + 1 for kind, serial in self._serials.items()}
+        self.about_to_change.emit()
+        self.picture = None
+        self.mask.reset(0, 0)
+        self.picture_changed.emit(True)
+
     def wait(self, timeout_s: float | None = None) -> bool:
         """Block until the decoding in flight has ended (tests, shutdown)."""
         return self._background.wait(timeout_s)

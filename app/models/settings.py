@@ -79,6 +79,12 @@ FEATHER_PX = Setting(
     maximum=64,
 )
 
+RECENT_PHOTOS = Setting(
+    "files/recent_photos",
+    "[]",
+    "The photos opened last, newest first, for File ▸ Open Recent (a JSON list of paths)",
+)
+
 
 class Settings(QObject):
     changed = Signal(str, object)

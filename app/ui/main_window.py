@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from app.models.compare import CompareModel, Source
 from app.models.keep import KeepModel
+from app.models.recovery import SessionRecovery
 from app.models.session import EditorSession, refused_text
 from app.ui.canvas.toolbars import ToolOptionsBar, ToolPalette
 from app.ui.canvas.view import MaskCanvas
@@ -52,6 +53,7 @@ class MainWindow(QMainWindow):
         session: EditorSession,
         compare: CompareModel,
         keep: KeepModel,
+        recovery: SessionRecovery,
         sample: Path | None = None,
         parent: QWidget | None = None,
     ) -> None:
@@ -103,7 +105,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.docks["prompt"]], [230], Qt.Orientation.Vertical)
 
         self.setStatusBar(EditorStatusBar(session, self))
-        self.files = FileCommands(self, session, self.canvas, self.statusBar(), sample)
+        self.files = FileCommands(self, session, recovery, self.canvas, self.statusBar(), sample)
         build_menus(self)
         self._connect()
         restore_layout(self, self.settings)

@@ -29,8 +29,14 @@ def build_menus(window: MainWindow) -> None:
     window.open_action = _action(
         window, menu, "&Open image…", files.open_image, QKeySequence.StandardKey.Open
     )
+    menu.addMenu(files.recent_menu)
     _action(window, menu, "&Add input images…", files.add_inputs, "Ctrl+Shift+O")
     _action(window, menu, "Open the &sample photo", files.open_sample)
+    fresh = _action(window, menu, "Start &fresh", files.start_fresh)
+    fresh.setStatusTip(
+        "Close the photo, clear the mask, inputs, prompt and parameters, and forget the "
+        "session that would come back at the next start"
+    )
     menu.addSeparator()
     _action(window, menu, "&Load mask…", lambda: files.load_mask("auto"))
     _action(window, menu, "Load black-and-white mask (black = edit)…",

@@ -637,7 +637,10 @@ def test_readme_prompts_presets_and_closed_docks_come_back(qt_loop, offline, mon
         press(Qt.Key.Key_Up, CONTROL)
     assert window.prompt.toPlainText() == "prompt 5", "the 30th most recent is the oldest kept"
     window.prompt.setPlainText("my prompt")
-    assert second.session.params.value("quality") == "auto"
+    # The last session's parameters came back (issue 13); the preset must set them again.
+    assert second.session.params.value("quality") == "high"
+    for name, value in (("model", "gpt-image-2"), ("quality", "auto"), ("n", 1)):
+        second.session.params.set_value(name, value)
     window.presets.setFocus()
     press(Qt.Key.Key_Down)  # chosen in the list
     assert [window.presets.itemText(i) for i in range(window.presets.count())] == ["fine"]
