@@ -4,7 +4,6 @@ the File menu's dialogs are file_commands, the menus are menus. State is the mod
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
@@ -65,7 +64,6 @@ class MainWindow(QMainWindow):
         self.runner = session.runner
         # None asks with a dialog; tests put an answer here. (Not a bound method: that
         # would make a reference cycle through the window.)
-        self.confirm_quit: Callable[[str], bool] | None = None
 
         self.canvas = MaskCanvas(session.document, parent=self)
         self.error_bar = ErrorBar()
@@ -283,17 +281,8 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
             self.session.jobs.cancel()
-        elif self.session.mask_unsaved() and not (self.confirm_quit or self._ask_to_quit)(
-            "The painted mask has not been saved or sent. Quit and lose it?"
-        ):
-            event.ignore()
-            return
         self.save_layout()
         super().closeEvent(event)
-
-    def _ask_to_quit(self, text: str) -> bool:
-        answer = QMessageBox.question(self, "Quit Retouch Studio?", text)
-        return answer == QMessageBox.StandardButton.Yes
 
     def save_layout(self) -> None:
         self.settings.set_window_state(self.saveGeometry(), self.saveState())
