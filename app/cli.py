@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from app import __version__
+from app.cli_history import EditRecording, add_history_command
 from app.cli_report import Reporter, ResultWriter
 from app.core.errors import ErrorKind
 from app.core.events import CompletedImage
@@ -39,12 +40,24 @@ EXIT_INTERRUPTED = 130
 DEFAULT_BASE_URL = "https://api.openai.com"
 
 
+COMMANDS = ("edit", "serve", "history")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0] not in {"edit", "serve", "-h", "--help", "--version"}:
-        from app.gui import run
+    if not argv or (argv[0] not in COMMANDS and all(Path(a).is_file() for a in argv)):
+        from app.gui import run  # no command, or photos to open: the editor
 
         return run(argv)
+    if not argv[0].startswith("-") and argv[0] not in COMMANDS:
+        wrong = next(a for a in argv if not Path(a).is_file())
+        print(
+            f"retouch: {wrong!r} is not a command, nor a photo that exists. Commands: "
+            f"{', '.join(COMMANDS)} (retouch COMMAND --help); `retouch PHOTO...` opens the "
+            "editor with those photos.",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID
     try:
         schema = load_schema()
     except SchemaError as exc:
@@ -92,9 +105,12 @@ def build_parser(schema: Schema) -> argparse.ArgumentParser:
         "With no command, opens the editor.",
     )
     parser.add_argument("--version", action="version", version=f"retouch {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="{edit,serve}", parser_class=_Parser)
+    commands = parser.add_subparsers(
+        dest="command", metavar="{" + ",".join(COMMANDS) + "}", parser_class=_Parser
+    )
     _add_edit_command(commands, schema)
     _add_serve_command(commands)
+    add_history_command(commands, lambda sub, for_rerun: _add_connection(sub, schema, for_rerun))
     return parser
 
 
@@ -113,40 +129,15 @@ def _add_edit_command(commands: Any, schema: Schema) -> None:
     )
     for spec in schema.fields:
         _add_field_flag(edit, spec, schema)
-    conn = edit.add_argument_group("connection")
-    conn.add_argument(
-        "--base-url",
-        default=os.environ.get("RETOUCH_BASE_URL", DEFAULT_BASE_URL),
-        help="the provider's base URL (default: $RETOUCH_BASE_URL or %(default)s)",
-    )
-    conn.add_argument(
-        "--path",
-        default=schema.default_path,
-        help="endpoint path (default %(default)s; some vendors use /v1/image/edits)",
-    )
-    conn.add_argument(
-        "--api-key-env",
-        default="OPENAI_API_KEY",
-        metavar="VAR",
-        help="environment variable holding the API key (default %(default)s)",
-    )
-    conn.add_argument(
-        "--force-image-array",
-        action="store_true",
-        help="send image[] even for a single image (some gateways need it)",
-    )
-    conn.add_argument(
-        "--single-request",
-        action="store_true",
-        help="with --stream and --n > 1, send one request instead of one per variant "
-        "(cheaper: input tokens are billed once; partials cannot be told apart)",
-    )
-    conn.add_argument("--connect-timeout", type=float, default=5.0, metavar="S")
-    conn.add_argument("--read-timeout", type=float, default=600.0, metavar="S")
-    conn.add_argument("--max-retries", type=int, default=2, metavar="N")
+    _add_connection(edit, schema, False)
     out = edit.add_argument_group("output")
     out.add_argument("--out", type=Path, default=Path("."), metavar="DIR")
     out.add_argument("--json", action="store_true", help="print one JSON object per line per event")
+    out.add_argument(
+        "--no-history",
+        action="store_true",
+        help="do not record this job in the history (retouch history)",
+    )
     out.add_argument(
         "--paste-back",
         action="store_true",
@@ -163,6 +154,50 @@ def _add_edit_command(commands: Any, schema: Schema) -> None:
         f"(default {DEFAULT_FEATHER_PX}, as in the editor)",
     )
     edit.set_defaults(handler=_run_edit, edit_parser=edit)
+
+
+def _add_connection(parser: argparse.ArgumentParser, schema: Schema, for_rerun: bool) -> None:
+    """The connection flags. For ``history rerun`` they have no defaults: what is not
+    given is the recorded job's (its base URL and path) or edit's own default."""
+
+    def default(value: Any) -> Any:
+        return None if for_rerun else value
+
+    conn = parser.add_argument_group("connection")
+    conn.add_argument(
+        "--base-url",
+        default=default(os.environ.get("RETOUCH_BASE_URL", DEFAULT_BASE_URL)),
+        help="the provider's base URL (default: $RETOUCH_BASE_URL or %(default)s)",
+    )
+    conn.add_argument(
+        "--path",
+        default=default(schema.default_path),
+        help="endpoint path (default %(default)s; some vendors use /v1/image/edits)",
+    )
+    conn.add_argument(
+        "--api-key-env",
+        default=default("OPENAI_API_KEY"),
+        metavar="VAR",
+        help="environment variable holding the API key (default %(default)s)",
+    )
+    conn.add_argument(
+        "--force-image-array",
+        action="store_true",
+        help="send image[] even for a single image (some gateways need it)",
+    )
+    conn.add_argument(
+        "--single-request",
+        action="store_true",
+        help="with --stream and --n > 1, send one request instead of one per variant "
+        "(cheaper: input tokens are billed once; partials cannot be told apart)",
+    )
+    conn.add_argument("--connect-timeout", type=float, default=default(5.0), metavar="S")
+    conn.add_argument("--read-timeout", type=float, default=default(600.0), metavar="S")
+    conn.add_argument("--max-retries", type=int, default=default(2), metavar="N")
+    if for_rerun:  # what a flag not given means is the recorded job's own
+        conn.description = "default: the recorded job's base URL and path; edit's for the rest"
+        for action in conn._group_actions:
+            action.help = (action.help or "").split(" (default")[0] or None
 
 
 def _feather(text: str) -> float:
@@ -339,8 +374,9 @@ def _edit(args: argparse.Namespace, schema: Schema, work_dir: Path) -> int:
     )
     images = tuple(Path(source.source) for source in sources)
     request = EditRequest(images=images, values=values, mask=mask)
-    writer = ResultWriter(args.out)
-    return asyncio.run(_stream_to_disk(config, schema, request, writer, report, args))
+    recording = None if args.no_history else EditRecording.start(args, values)
+    writer = ResultWriter(args.out, on_saved=recording.saved if recording else None)
+    return asyncio.run(_stream_to_disk(config, schema, request, writer, report, args, recording))
 
 
 async def _stream_to_disk(
@@ -350,30 +386,41 @@ async def _stream_to_disk(
     writer: ResultWriter,
     report: Reporter,
     args: argparse.Namespace,
+    recording: EditRecording | None = None,
 ) -> int:
     from app.client import ImageEditClient
     from app.client.errors import user_error
 
-    async with ImageEditClient(config, schema, on_retry=report.retry) as client:
-        try:
-            async for event in client.variants(request, split_streams=not args.single_request):
-                path = await asyncio.to_thread(writer.write, event)
-                pasted = None
-                if args.paste_back and isinstance(event, CompletedImage):
-                    pasted = await asyncio.to_thread(_paste_back, args, schema, path)
-                    writer.pasted.append(pasted)
-                report.image(event, path, pasted)
-        except Exception as exc:  # every failure is reported, with what arrived before it
-            error = user_error(
-                exc,
-                save_hint=SAVE_HINT,
-                key_hint=f"check the API key in the environment variable {args.api_key_env} "
-                "(or name another one with --api-key-env)",
-            )
-            report.failure(error, writer)
-            return EXIT_CODES[error.kind]
-    report.done(writer)
-    return EXIT_OK
+    status, request_id = "cancelled", None  # unless it ends otherwise (Ctrl+C: cancelled)
+    try:
+        async with ImageEditClient(config, schema, on_retry=report.retry) as client:
+            try:
+                split = not args.single_request
+                async for event in client.variants(request, split_streams=split):
+                    path = await asyncio.to_thread(writer.write, event)
+                    pasted = None
+                    if args.paste_back and isinstance(event, CompletedImage):
+                        pasted = await asyncio.to_thread(_paste_back, args, schema, path)
+                        writer.pasted.append(pasted)
+                        if recording is not None:
+                            await asyncio.to_thread(recording.pasted, event.variant, pasted)
+                    report.image(event, path, pasted)
+            except Exception as exc:  # every failure is reported, with what arrived before it
+                error = user_error(
+                    exc,
+                    save_hint=SAVE_HINT,
+                    key_hint=f"check the API key in the environment variable {args.api_key_env} "
+                    "(or name another one with --api-key-env)",
+                )
+                status, request_id = "failed", error.request_id
+                report.failure(error, writer)
+                return EXIT_CODES[error.kind]
+        status = "done"
+        report.done(writer)
+        return EXIT_OK
+    finally:
+        if recording is not None:
+            recording.finish(status, writer.usage.to_json(), request_id)
 
 
 def _paste_back(args: argparse.Namespace, schema: Schema, result: Path) -> Path:

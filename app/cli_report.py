@@ -5,6 +5,7 @@ scripts (``Reporter``)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +28,9 @@ class ResultWriter:
     written: list[Path] = field(default_factory=list)
     pasted: list[Path] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
+    on_saved: Callable[[ImageEvent, Path], None] | None = None
+    """Called with each image once it is on disk, in the same (worker) call: the history
+    records it there (app.cli_history.EditRecording.saved)."""
 
     def write(self, event: ImageEvent) -> Path:
         name = result_name(event, len(self.written) + 1, prefix=f"retouch-{self.stamp}-")
@@ -34,6 +38,8 @@ class ResultWriter:
         self.written.append(path)
         if isinstance(event, CompletedImage) and event.usage is not None:
             self.usage = self.usage + event.usage
+        if self.on_saved is not None:
+            self.on_saved(event, path)
         return path
 
     @property

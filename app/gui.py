@@ -35,6 +35,7 @@ from app.qt.asyncgens import install_asyncgen_hooks
 from app.qt.collector import UiThreadCollector
 from app.qt.workers import favour_ui_thread, worker_executor
 from app.services.engine_process import LocalEngineProcess
+from app.services.history import default_path as history_path
 from app.services.keys import KeyStore
 from app.ui.main_window import MainWindow
 from app.ui.settings_dialog import SettingsDialog
@@ -70,6 +71,7 @@ class Editor:
         self.session.document.wait(5.0)
         if self.recovery is not None:
             self.recovery.close()  # what changed last is on disk for the next start
+        self.session.jobs.close_history()
         if self.engine is not None:
             self.engine.stop()
         self.settings.sync()
@@ -111,6 +113,10 @@ def build_editor(*, schema: Schema | None = None, start_engine: bool = True) -> 
     runner = TaskRunner()
     document = EditDocument()
     jobs = JobsModel(schema, results_dir, lambda p: client_config(p, schema, keys, engine))
+    # Every job goes into the history store (opened in a worker; jobs of a process that
+    # died are marked interrupted); its problems reach the error bar, never fail a job.
+    jobs.history_failed.connect(runner.report)
+    jobs.use_history(history_path())
     session = EditorSession(
         schema, settings, document, jobs, keys, engine, provider, work_dir, runner
     )

@@ -20,3 +20,15 @@ pytest_plugins = ["tests.support.qtloop", "tests.support.editor", "tests.support
 @pytest.fixture(scope="session")
 def schema() -> Schema:
     return load_schema()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_home(tmp_path_factory: pytest.TempPathFactory):
+    """`retouch edit` records its jobs in the history (RETOUCH_HOME/history.sqlite3): a
+    test that sets no RETOUCH_HOME of its own must not write the developer's real one."""
+    if os.environ.get("RETOUCH_HOME"):
+        yield
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RETOUCH_HOME", str(tmp_path_factory.mktemp("home")))
+        yield

@@ -119,6 +119,7 @@ class Job:
     usage: Usage = field(default_factory=Usage)
     results: dict[int, VariantResult] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)  # every image written, in arrival order
+    request_ids: list[str] = field(default_factory=list)  # the server's, as images arrived
     task: asyncio.Task[None] | None = None
 
     def __post_init__(self) -> None:

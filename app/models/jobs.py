@@ -14,6 +14,7 @@ import itertools
 import json
 import os
 import shutil
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
@@ -36,6 +37,7 @@ from app.core.request import EditRequest
 from app.core.schema import Schema
 from app.models.display import decode_saved
 from app.models.job import Job, JobSource, JobStatus, VariantState, new_job_id
+from app.models.job_record import JobRecorder
 
 SAVE_HINT = "free some disk space or check that the results folder can be written, then retry"
 
@@ -51,6 +53,7 @@ class JobsModel(QObject):
     job_failed = Signal(str, object)  # job id, UserError (its variant set: only that one)
     job_cancelled = Signal(str)
     variant_discarded = Signal(str, int)
+    history_failed = Signal(object)  # UserError: the history could not be written (once)
 
     def __init__(
         self,
@@ -66,6 +69,27 @@ class JobsModel(QObject):
         self._numbers = itertools.count(1)
         self.jobs: dict[str, Job] = {}
         self._running: set[str] = set()  # ids of jobs whose last signal has not gone out
+        self._recorder: JobRecorder | None = None
+
+    def use_history(self, path: Path) -> None:
+        """Record every job from now on in the history at ``path`` (app.services.history,
+        usually ``default_path()``). The store is opened in a background thread at once
+        (a broken file is moved aside, jobs of processes that died become interrupted);
+        problems go out through ``history_failed``, never failing a job."""
+        if self._recorder is not None and self._recorder.path == path:
+            return
+        self.close_history()
+        self._recorder = JobRecorder(path, self.history_failed.emit)
+        threading.Thread(target=self._recorder.open, name="history-open", daemon=True).start()
+
+    def close_history(self) -> None:
+        if self._recorder is not None:
+            self._recorder.close()
+            self._recorder = None
+
+    @property
+    def recorder(self) -> JobRecorder | None:
+        return self._recorder
 
     @property
     def busy(self) -> bool:
@@ -176,9 +200,7 @@ class JobsModel(QObject):
         meanwhile does not stop the write, nor the job's last signal: False tells the
         caller to raise it once that signal is out."""
         card = json.dumps(job.card(), indent=2).encode()
-        write = asyncio.ensure_future(
-            asyncio.to_thread(write_atomic, job.folder / "job.json", card)
-        )
+        write = asyncio.ensure_future(asyncio.to_thread(self._write_card_file, job, card))
         write.add_done_callback(lambda done: done.cancelled() or done.exception())
         try:
             await asyncio.shield(write)
@@ -187,6 +209,15 @@ class JobsModel(QObject):
         except OSError:
             pass
         return True
+
+    def _write_card_file(self, job: Job, card: bytes) -> None:
+        """job.json, then the job's end in the history (in the same worker call)."""
+        recorder = self._recorder
+        try:
+            write_atomic(job.folder / "job.json", card)
+        finally:
+            if recorder is not None:
+                recorder.finish(job)
 
     async def _show(self, job: Job, event: ImageEvent, path: Path) -> None:
         result = job.result(event.variant)
@@ -226,6 +257,11 @@ class JobsModel(QObject):
         else:
             result.partials.append(path)
             job.status = JobStatus.STREAMING
+        if event.request_id:
+            job.request_ids.append(event.request_id)
+        recorder = self._recorder
+        if recorder is not None:  # in this worker call: the UI thread does no store work
+            recorder.saved(job, event, path)
         return path
 
     def _prepare_folder(self, job: Job) -> None:
@@ -233,6 +269,9 @@ class JobsModel(QObject):
         input images."""
         job.folder.mkdir(parents=True, exist_ok=True)
         source, folder, request = job.source, job.folder, job.request
+        # The designer's names of what is sent, before the copies rename them.
+        names = [(source.photo or source.original).name, *(p.name for p in request.images[1:])]
+        mask_name = source.mask.name if source.mask else None
 
         def keep(path: Path | None, name: str) -> Path | None:
             return _keep_copy(path, folder / f"{name}{path.suffix}") if path else None
@@ -258,6 +297,9 @@ class JobsModel(QObject):
             space = None  # kept as 8-bit sRGB; the save itself reports what is wrong
         job.source = replace(job.source, space=space)
         write_atomic(folder / "job.json", json.dumps(job.card(), indent=2).encode())
+        recorder = self._recorder
+        if recorder is not None:
+            recorder.begin(job, names, mask_name)
 
 
 def _keep_copy(source: Path, target: Path) -> Path:
