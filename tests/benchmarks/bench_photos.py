@@ -30,7 +30,8 @@ inherits another's memory or warm caches; modes alternate from round to round.
    result already at that depth. Target: at most 2x the baseline. Diagnostics: the
    conversion alone, and (c) the worst case, a mask covering the whole 16-bit picture.
 5. Writing the 48 MP 16-bit result: ``write_original`` as PNG (profile and EXIF chunks,
-   atomic, fsync'd) against a bare ``cv2.imencode`` of the same array (diagnostic).
+   atomic, fsync'd) against a bare ``cv2.imencode`` of the same array at the same zlib
+   level, and that against OpenCV's default level (diagnostic; at most 3 rounds).
 
 Further measurements are functions appended to ``MEASUREMENTS``: each takes the run's
 ``Context`` and returns its ``Row``s. Prints a table (targets, PASS/MISS per line) and
@@ -44,9 +45,9 @@ import json
 import os
 import platform
 import statistics
+import struct
 import subprocess
 import sys
-import struct
 import tempfile
 import time
 import zlib
@@ -76,6 +77,7 @@ TARGET_P99_MS = 8.0
 TARGET_RSS_MIB = 1536.0
 TARGET_PASTE_RATIO = 2.0
 PASTE_FEATHER_PX = 4.0
+WRITE_ROUNDS = 3  # at most: three 48 MP PNG encodings a round
 
 
 # --- the run's photos and the table ------------------------------------------------------
@@ -263,10 +265,113 @@ def measure_memory(context: Context) -> list[Row]:
     ]
 
 
+def _ms(found: dict[str, Any], key: str) -> float:
+    return statistics.median(found[key]) * 1000
+
+
+def _paste_note(found: dict[str, Any]) -> str:
+    return (
+        f"mask {found['mask_share']:.1%}, converted {found['converted_share']:.1%} "
+        f"in {found['boxes']} boxes; baseline: whole-image float32 blend"
+    )
+
+
+def measure_paste_8bit(context: Context) -> list[Row]:
+    found = run_child("paste", str(context.adobe), str(context.results[0]), str(context.rounds))
+    blend_ms = _ms(found, "blend")
+    return [
+        Row(
+            "paste into 8-bit Adobe RGB JPEG, 5 % mask",
+            _ms(found, "paste"),
+            "ms",
+            blend_ms,
+            TARGET_PASTE_RATIO,
+            on_ratio=True,
+            note=_paste_note(found),
+        ),
+        Row(
+            "  of which sRGB -> Adobe RGB (little-cms)",
+            _ms(found, "convert"),
+            "ms",
+            blend_ms,
+            note="srgb_into over the same boxes (diagnostic)",
+        ),
+        Row(
+            "  fit_to 1536x1024 -> 8000x6000 (shared)",
+            _ms(found, "fit"),
+            "ms",
+            note="needed by the plain path too: not in either figure",
+        ),
+        Row(
+            f"  paste_alpha, feather {PASTE_FEATHER_PX:g} px (shared)",
+            _ms(found, "alpha"),
+            "ms",
+            note="the weight both paths take: not in either figure",
+        ),
+    ]
+
+
+def measure_paste_16bit(context: Context) -> list[Row]:
+    found = run_child(
+        "paste", str(context.prophoto), str(context.results[0]), str(context.rounds), "whole"
+    )
+    blend_ms = _ms(found, "blend")
+    return [
+        Row(
+            "paste into 16-bit ProPhoto PNG, 5 % mask",
+            _ms(found, "paste"),
+            "ms",
+            blend_ms,
+            TARGET_PASTE_RATIO,
+            on_ratio=True,
+            note=_paste_note(found) + " (uint16)",
+        ),
+        Row(
+            "  of which sRGB -> ProPhoto (float path)",
+            _ms(found, "convert"),
+            "ms",
+            blend_ms,
+            note="srgb_into over the same boxes (diagnostic)",
+        ),
+        Row(
+            "paste into 16-bit ProPhoto, whole picture",
+            _ms(found, "whole"),
+            "ms",
+            blend_ms,
+            note="the worst case: every pixel converted (diagnostic)",
+        ),
+    ]
+
+
+def measure_write(context: Context) -> list[Row]:
+    found = run_child("write", str(context.prophoto), str(context.results[0]), str(context.rounds))
+    rounds = len(found["write"])
+    return [
+        Row(
+            "write 48 MP 16-bit PNG (write_original)",
+            _ms(found, "write"),
+            "ms",
+            _ms(found, "imencode"),
+            note=f"zlib level {found['level']}, {found['file_mb']:.0f} MB, fsync'd; baseline: "
+            f"cv2.imencode of the same array at that level; {rounds} rounds (diagnostic)",
+        ),
+        Row(
+            "  cv2.imencode at OpenCV's default level",
+            _ms(found, "imencode_default"),
+            "ms",
+            _ms(found, "imencode"),
+            note=f"{found['default_mb']:.0f} MB; baseline: at write_original's level (diagnostic)",
+        ),
+    ]
+
+
 MEASUREMENTS: list[Callable[[Context], list[Row]]] = [
     measure_open,
     measure_brush,
     measure_memory,
+    measure_paste_8bit,
+    measure_paste_16bit,
+    measure_write,
 ]
 """Run in this order; append a function to add a measurement to the table."""
 
@@ -414,11 +519,130 @@ def child_memory(path: str, *results: str) -> dict[str, Any]:
     }
 
 
+# --- child processes: paste-back and writing ---------------------------------------------
+
+
+def brush_strokes(width: int, height: int, seed: int = 5) -> np.ndarray:
+    """A coverage layer of six wandering brush strokes (80-130 px radius, soft edged),
+    about 5 % of an 8000x6000 picture."""
+    rng = np.random.default_rng(seed)
+    coverage = np.zeros((height, width), np.uint8)
+    for _ in range(6):
+        point = rng.uniform((0.15 * width, 0.15 * height), (0.85 * width, 0.85 * height))
+        heading = rng.uniform(0, 2 * np.pi)
+        points = []
+        for _ in range(40):
+            points.append(point.copy())
+            heading += rng.normal(0, 0.25)
+            point += 40 * np.array([np.cos(heading), np.sin(heading)])
+        radius = int(rng.integers(80, 130))
+        cv2.polylines(coverage, [np.array(points, np.int32)], False, 255, 2 * radius, cv2.LINE_AA)
+    return cv2.GaussianBlur(coverage, (0, 0), 8)  # the brush's soft edge
+
+
+def float_blend(original: np.ndarray, result: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """The baseline: a plain numpy float32 blend of the whole image at its own depth."""
+    o = original.astype(np.float32)
+    blended = np.rint(o + weight[..., None] * (result.astype(np.float32) - o))
+    return blended.astype(original.dtype)
+
+
+def _timed(function: Callable[[], Any]) -> tuple[float, Any]:
+    start = time.perf_counter()
+    value = function()
+    return time.perf_counter() - start, value
+
+
+def _paste_inputs(photo: str, result: str):
+    """The photo as read_original gives it and the result as the editor has it."""
+    from app.core.original import read_original
+
+    original = read_original(Path(photo), max_pixels=WIDTH * HEIGHT)
+    with Image.open(result) as image:
+        srgb = np.asarray(image.convert("RGB"))
+    return original, srgb
+
+
+def child_paste(photo: str, result: str, rounds: str, *extra: str) -> dict[str, Any]:
+    from app.core import composite
+    from app.core.original import paste_into, srgb_into
+
+    original, srgb = _paste_inputs(photo, result)
+    width, height = original.size
+    coverage = brush_strokes(width, height)
+    found: dict[str, Any] = {key: [] for key in ("fit", "alpha", "blend", "paste", "convert")}
+    fitted = composite.fit_to(srgb, width, height).pixels
+    weight = composite.paste_alpha(coverage, PASTE_FEATHER_PX)
+    boxes = composite.weight_boxes(weight)
+    # The baseline blends a result already at the photo's depth (x 257 at 16 bits).
+    at_depth = fitted.astype(np.uint16) * 257 if original.bits == 16 else fitted
+    convert = srgb_into(original)
+
+    def convert_boxes() -> None:
+        for box in boxes:
+            convert(fitted[box.slices][..., :3])
+
+    cases: dict[str, Callable[[], Any]] = {
+        "fit": lambda: composite.fit_to(srgb, width, height),
+        "alpha": lambda: composite.paste_alpha(coverage, PASTE_FEATHER_PX),
+        "blend": lambda: float_blend(original.pixels, at_depth, weight),
+        "paste": lambda: paste_into(original, fitted, weight),
+        "convert": convert_boxes,
+    }
+    if "whole" in extra:
+        everything = composite.paste_alpha(np.full_like(coverage, 255), PASTE_FEATHER_PX)
+        cases["whole"] = lambda: paste_into(original, fitted, everything)
+        found["whole"] = []
+    for case in cases.values():
+        case()  # warm-up: first-touch page faults, OpenCV's threads, little-cms's transform
+    for _ in range(int(rounds)):  # interleaved: a slow moment of the machine hits all alike
+        for name, case in cases.items():
+            found[name].append(_timed(case)[0])
+    pasted = paste_into(original, fitted, weight)
+    outside = weight == 0
+    assert np.array_equal(pasted[outside], original.pixels[outside]), "changed outside"
+    assert not np.array_equal(pasted, original.pixels), "nothing was pasted"
+    found["mask_share"] = float(np.count_nonzero(coverage)) / coverage.size
+    found["converted_share"] = sum(box.area for box in boxes) / coverage.size
+    found["boxes"] = len(boxes)
+    return found
+
+
+def child_write(photo: str, result: str, rounds: str) -> dict[str, Any]:
+    from app.core import composite
+    from app.core.original import paste_into, write_original
+    from app.core.original.writing import PNG_LEVEL_16 as PNG_LEVEL
+
+    original, srgb = _paste_inputs(photo, result)
+    width, height = original.size
+    weight = composite.paste_alpha(brush_strokes(width, height), PASTE_FEATHER_PX)
+    pixels = paste_into(original, composite.fit_to(srgb, width, height).pixels, weight)
+    target = Path(photo).with_name("pasted.png")
+    level = [cv2.IMWRITE_PNG_COMPRESSION, PNG_LEVEL]
+    found: dict[str, Any] = {"write": [], "imencode": [], "imencode_default": []}
+    sizes = {}
+    for _ in range(max(1, min(int(rounds), WRITE_ROUNDS))):  # ~20 s a round
+        found["write"].append(_timed(lambda: write_original(target, pixels, original, "png"))[0])
+        seconds, (_, encoded) = _timed(lambda: cv2.imencode(".png", pixels, level))
+        found["imencode"].append(seconds)
+        sizes["imencode"] = encoded.size
+        seconds, (_, encoded) = _timed(lambda: cv2.imencode(".png", pixels))
+        found["imencode_default"].append(seconds)
+        sizes["imencode_default"] = encoded.size
+    found["level"] = PNG_LEVEL
+    found["file_mb"] = target.stat().st_size / 1e6
+    found["default_mb"] = sizes["imencode_default"] / 1e6
+    target.unlink()
+    return found
+
+
 CHILDREN = {
     "decode": child_decode,
     "open": child_open,
     "brush": child_brush,
     "memory": child_memory,
+    "paste": child_paste,
+    "write": child_write,
 }
 
 
@@ -451,12 +675,19 @@ def main() -> int:
             write_jpeg(folder / "adobe.jpg", WIDTH, HEIGHT, icc.adobe_rgb()),
             write_png16(folder / "prophoto.png", WIDTH, HEIGHT, icc.prophoto()),
         )
+        os.sync()  # no write-back of the run's photos (about 300 MB) during the timings
         rows = [row for measure in MEASUREMENTS for row in measure(context)]
         photo_mb = context.photo.stat().st_size / 1e6
+        pasted_into = (
+            f"Adobe RGB JPEG ({context.adobe.stat().st_size / 1e6:.1f} MB) and 16-bit "
+            f"ProPhoto PNG ({context.prophoto.stat().st_size / 1e6:.0f} MB)"
+        )
 
     print(
         f"\nReal photos: {WIDTH}x{HEIGHT} JPEG ({photo_mb:.1f} MB, quality 90), "
-        f"{VIEWPORT[0]}x{VIEWPORT[1]} viewport, {args.rounds} rounds, {os.cpu_count()} CPUs"
+        f"{VIEWPORT[0]}x{VIEWPORT[1]} viewport, {args.rounds} rounds, {os.cpu_count()} CPUs, "
+        f"OpenCV {cv2.__version__}; results pasted into an {pasted_into}, "
+        f"medians"
     )
     header = f"{'measure':44} {'value':>10} {'unit':4} {'baseline':>10} {'ratio':>7} "
     print(header + f"{'target':>14} {'':4} note")
@@ -469,6 +700,7 @@ def main() -> int:
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
         "photo": f"{WIDTH}x{HEIGHT} JPEG q90",
+        "pasted_into": pasted_into,
         "rows": [{**asdict(row), "ratio": row.ratio, "verdict": row.verdict} for row in rows],
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
