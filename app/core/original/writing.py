@@ -31,8 +31,10 @@ PNG_LEVEL = 3
 """zlib level for kept 8-bit PNGs: at 48 MP level 3 writes in 3.8 s against 11.3 s at
 Pillow's default 6, for a file 8 % larger (measured on a camera photo)."""
 PNG_LEVEL_16 = 1
-"""At 16 bits the low bytes are noise to zlib: level 1 writes a 48 MP photo in 2.9 s
-against 9.0 s at level 3, for a file 6 % larger (tests/benchmarks/bench_photos.py)."""
+"""For 16-bit grey+alpha, written here with zlib. 16-bit RGB(A) goes through OpenCV with
+its own defaults (level 1 with the run-length strategy): a 48 MP photo in 2.5-3.0 s, where
+asking for level 1 explicitly drops that strategy and takes 8.2 s for a file 3 % smaller
+(tests/benchmarks/bench_photos.py)."""
 # Colour chunks that would contradict the profile written (the PNG spec forbids sRGB next
 # to iCCP, and gAMA/cHRM are overridden by it); replaced along with any iCCP and eXIf.
 _PNG_REPLACED = (b"iCCP", b"sRGB", b"gAMA", b"cHRM", b"eXIf")
@@ -153,8 +155,7 @@ def _png(pixels: np.ndarray, original: Original) -> bytes:
         encoded = _png_grey_alpha_16(pixels)
     else:
         code = cv2.COLOR_RGBA2BGRA if original.mode == "RGBA" else cv2.COLOR_RGB2BGR
-        params = [cv2.IMWRITE_PNG_COMPRESSION, PNG_LEVEL_16]
-        ok, buffer = cv2.imencode(".png", cv2.cvtColor(pixels, code), params)
+        ok, buffer = cv2.imencode(".png", cv2.cvtColor(pixels, code))  # see PNG_LEVEL_16
         if not ok:
             raise ValueError("OpenCV could not encode the 16-bit PNG")
         encoded = buffer.tobytes()
