@@ -21,19 +21,29 @@ from tests.support.pointer import drag
 SECRET = "sk-editor-test-never-on-disk-7731"
 
 
+def shown_editor(**options) -> Editor:
+    """An editor built as `retouch` builds it (``options`` go to build_editor), shown at
+    1280x820, answering yes to "replace the picture?"."""
+    made = build_editor(**options)
+    made.window.canvas.confirm_discard = lambda _text: True
+    made.window.resize(1280, 820)
+    made.window.show()
+    return made
+
+
+def close_editor(qt_loop, made: Editor) -> None:
+    qt_loop.run(made.shutdown())
+    made.window.close()
+    made.window.deleteLater()
+
+
 @pytest.fixture
 def editor(qapp, qt_loop, tmp_path: Path, monkeypatch) -> Iterator[Editor]:
     monkeypatch.setenv("RETOUCH_HOME", str(tmp_path / "home"))
     before = set(QApplication.topLevelWidgets())
-    made = build_editor()
-    made.window.canvas.confirm_discard = lambda _text: True
-    made.window.confirm_quit = lambda _text: True
-    made.window.resize(1280, 820)
-    made.window.show()
+    made = shown_editor()
     yield made
-    qt_loop.run(made.shutdown())
-    made.window.close()
-    made.window.deleteLater()
+    close_editor(qt_loop, made)
     del made
     assert_no_widgets_left(before)
 

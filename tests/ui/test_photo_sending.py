@@ -18,8 +18,14 @@ from PySide6.QtWidgets import QApplication
 
 from app.core.providers import Provider
 from app.core.schema import load_schema
-from app.gui import Editor, build_editor
-from tests.support.editor import assert_no_widgets_left, paint, until
+from app.gui import Editor
+from tests.support.editor import (
+    assert_no_widgets_left,
+    close_editor,
+    paint,
+    shown_editor,
+    until,
+)
 from tests.support.qtloop import next_signal
 
 LIMIT = 120_000  # pixels the API takes per image, in these tests (the real one is 33 MP)
@@ -31,15 +37,9 @@ def small_api_editor(qapp, qt_loop, tmp_path: Path, monkeypatch) -> Iterator[Edi
     schema = load_schema()
     schema = replace(schema, files=replace(schema.files, max_pixels=LIMIT))
     before = set(QApplication.topLevelWidgets())
-    made = build_editor(schema=schema)
-    made.window.canvas.confirm_discard = lambda _text: True
-    made.window.confirm_quit = lambda _text: True
-    made.window.resize(1280, 820)
-    made.window.show()
+    made = shown_editor(schema=schema)
     yield made
-    qt_loop.run(made.shutdown())
-    made.window.close()
-    made.window.deleteLater()
+    close_editor(qt_loop, made)
     del made
     assert_no_widgets_left(before)
 

@@ -24,10 +24,10 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QFileDialog
 
 from app.core.resources import resource_path
-from app.gui import Editor, build_editor
+from app.gui import Editor
 from app.models.session_file import SessionFolder
 from tests.support import images
-from tests.support.editor import assert_no_widgets_left, paint, until
+from tests.support.editor import assert_no_widgets_left, paint, shown_editor, until
 from tests.ui.test_readme_editor import menu_item
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,11 +44,7 @@ def start(qapp, qt_loop, tmp_path: Path, monkeypatch) -> Iterator[Callable[[], E
     built: list[Editor] = []
 
     def build() -> Editor:
-        made = build_editor(start_engine=False)
-        made.window.canvas.confirm_discard = lambda _text: True
-        made.window.confirm_quit = lambda _text: True
-        made.window.resize(1280, 820)
-        made.window.show()
+        made = shown_editor(start_engine=False)
         made.window.activateWindow()
         QTest.qWaitForWindowActive(made.window)
         built.append(made)
