@@ -124,6 +124,7 @@ def build_editor(*, schema: Schema | None = None, start_engine: bool = True) -> 
     for model in (runner, document, jobs):
         model.setParent(session)
     compare, keep = CompareModel(session), KeepModel(settings, document, session)
+    compare.measured.connect(lambda job, variant, m: jobs.record_drift(job, variant, m.share))
     # The last session's prompt and parameters before the window shows them; its photo,
     # mask and inputs follow once the event loop runs.
     recovery = SessionRecovery(session, session_dir(), session)
@@ -216,15 +217,33 @@ def run(argv: list[str]) -> int:
     import qasync
 
     with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
-        return runner.run(_main(app))
+        photos = [Path(a).absolute() for a in argv if not a.startswith("-")]
+        return runner.run(_main(app, photos))
 
 
-async def _main(app: QApplication) -> int:
+def open_photos(editor: Editor, photos: list[Path]) -> None:
+    """``retouch PHOTO...``: once the last session is back, the first photo opens as File ▸
+    Open opens one (asking first when a painted mask would be lost), the others join the
+    inputs strip."""
+    if not photos:
+        return
+
+    def open_them() -> None:
+        editor.recovery.restored.disconnect(open_them)
+        editor.window.canvas.open_file(str(photos[0]))
+        if photos[1:]:
+            editor.spawn(editor.window.files.add_paths(photos[1:]))
+
+    editor.recovery.restored.connect(open_them)
+
+
+async def _main(app: QApplication, photos: list[Path] | None = None) -> int:
     loop = asyncio.get_running_loop()
     configure_workers(loop)
     collector = UiThreadCollector(app)
     collector.start()
     editor = build_editor()
+    open_photos(editor, photos or [])
     closed = loop.create_future()
 
     def finish(*_: object) -> None:

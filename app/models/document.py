@@ -10,8 +10,10 @@ its mask and the strokes before it. The canvas shows the document and decodes no
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
@@ -97,6 +99,7 @@ class EditDocument(QObject):
         self.work_dir = work_dir or Path(tempfile.gettempdir()) / "retouch-studio-work"
         self._background = Background(self)
         self._serials = {"picture": 0, "mask": 0}
+        self._extra: tuple[Any, Callable[[Any], Any]] | None = None  # traded by a reopen
 
     # --- state ---------------------------------------------------------------------------
 
@@ -114,10 +117,19 @@ class EditDocument(QObject):
 
     # --- opening -------------------------------------------------------------------------
 
-    def open(self, path: Path | str) -> None:
-        """Decode a file in the background and make it the picture, with an empty mask.
-        The caller asks the designer first when painting would be lost."""
-        self._start("open", Path(path), self._decode)
+    def open(self, path: Path | str, name: str | None = None) -> None:
+        """Decode a file in the background and make it the picture, with an empty mask,
+        shown as ``name`` (by default the file's name). The caller asks the designer first
+        when painting would be lost."""
+        if name is None:
+            self._start("open", Path(path), self._decode)
+            return
+
+        def named(source: Path) -> tuple[Path, LoadedImage]:
+            working, loaded = self._decode(source)
+            return working, LoadedImage(name, loaded.levels)
+
+        self._start("named", Path(path), named)
 
     def open_image(self, image: QImage, name: str) -> None:
         """An image already decoded (the clipboard's, a dropped one): only its zoom levels
@@ -133,6 +145,30 @@ class EditDocument(QObject):
         stays when the sizes match, and Undo brings back the previous picture, its mask and
         the strokes before it."""
         self._start("use", Path(path), self._decode)
+
+    def reopen(
+        self,
+        path: Path,
+        mask: Path | None,
+        *,
+        name: str,
+        extra: tuple[Any, Callable[[Any], Any]] | None = None,
+    ) -> None:
+        """Open a picture with its mask (a job of the history) as one undo step, shown
+        as ``name``. ``extra``: more state that the step trades too, as ``(state, swap)``
+        where ``swap(state)`` installs it and returns what it replaced (the prompt and
+        parameters). A mask of another size is scaled to the picture."""
+
+        def work(source: Path) -> tuple[Path, LoadedImage, np.ndarray | None]:
+            working, loaded = self._decode(source)
+            size = (loaded.image.width(), loaded.image.height())
+            coverage = None
+            if mask is not None:
+                coverage = core.read_mask(mask, size, scale=True, max_pixels=self._max_pixels)
+            return working, LoadedImage(name, loaded.levels), coverage
+
+        self._start("reopen", Path(path), work)
+        self._extra = extra
 
     def load_mask(
         self, path: Path | str, *, mode: core.MaskSource = "auto", scale: bool = False
@@ -179,6 +215,7 @@ class EditDocument(QObject):
 
     def _start(self, kind: str, path: Path | None, work) -> None:
         self._serials["picture"] += 1
+        self._extra: tuple[Any, Callable[[Any], Any]] | None = None
         load = _Load(kind, self._serials["picture"], path)
         self._background.run(
             lambda: work(path),
@@ -189,13 +226,18 @@ class EditDocument(QObject):
     def _current(self, load: _Load) -> bool:
         return load.serial == self._serials["mask" if load.kind == "mask" else "picture"]
 
-    def _on_picture(self, load: _Load, found: tuple[Path | None, LoadedImage]) -> None:
+    def _on_picture(self, load: _Load, found: tuple[Any, ...]) -> None:
         if not self._current(load):
             return
-        working, loaded = found
-        name = load.path.name if load.path else loaded.name
+        working, loaded, *coverage = found
+        reopened = load.kind == "reopen"
+        named = reopened or load.kind == "named" or not load.path
+        name = loaded.name if named else load.path.name
         picture = Picture(name, working, loaded.levels, original=load.path)
-        if load.kind == "use":
+        if reopened:
+            extra, self._extra = self._extra, None
+            self._use(picture, coverage[0], "Reopen job", extra)
+        elif load.kind == "use":
             self._use(picture)
         else:
             self._show(picture)
@@ -232,18 +274,38 @@ class EditDocument(QObject):
         self.picture_changed.emit(True)
         self.opened.emit(picture.label)
 
-    def _use(self, picture: Picture) -> None:
+    def _use(
+        self,
+        picture: Picture,
+        mask: np.ndarray | None = None,
+        text: str = "Use result",
+        extra: tuple[Any, Callable[[Any], Any]] | None = None,
+    ) -> None:
+        """Make ``picture`` (and ``mask``, else the painted one when the sizes match) what
+        is retouched, as one undo step named ``text`` that also trades ``extra``."""
         self.about_to_change.emit()
         width, height = picture.size
-        if self.mask.mask.shape == (height, width):
+        if mask is not None:
+            kept = mask
+        elif self.mask.mask.shape == (height, width):
             kept = self.mask.mask.copy()
         else:
             kept = core.new_mask(width, height)
             self.notice.emit("The result has another size: the mask starts empty (Undo goes back)")
-        before = self._swap((picture, kept))
-        held = before[0].levels if before[0] else []
-        nbytes = sum(level.sizeInBytes() for level in held) + before[1].nbytes
-        self.mask.push_swap("Use result", before, self._swap, nbytes)
+        if extra is None:
+            before: Any = self._swap((picture, kept))
+            swap, replaced = self._swap, before
+        else:
+            state, trade = extra
+
+            def swap(both: tuple[Any, Any]) -> tuple[Any, Any]:
+                return self._swap(both[0]), trade(both[1])
+
+            before = swap(((picture, kept), state))
+            replaced = before[0]
+        held = replaced[0].levels if replaced[0] else []
+        nbytes = sum(level.sizeInBytes() for level in held) + replaced[1].nbytes
+        self.mask.push_swap(text, before, swap, nbytes)
 
     def _swap(self, state: tuple[Picture | None, np.ndarray]) -> tuple[Picture | None, np.ndarray]:
         picture, mask = state

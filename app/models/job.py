@@ -33,6 +33,7 @@ class JobStatus(StrEnum):
     DONE = "done"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"  # a job of the history whose program died while it ran
 
 
 @dataclass(frozen=True)

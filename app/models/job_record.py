@@ -85,6 +85,9 @@ class JobRecorder:
         kind = "final" if final else "partial"
         self._call(lambda store: store.add_file(job.id, event.variant, kind, path, index))
 
+    def drift(self, job_id: str, variant: int, share: float | None) -> None:
+        self._call(lambda store: store.set_drift(job_id, variant, share))
+
     def finish(self, job: Job) -> None:
         status = _ENDED.get(job.status, "failed")
         ids = [*job.request_ids, *([job.error.request_id] if job.error else [])]

@@ -15,7 +15,7 @@ import json
 import os
 import shutil
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -36,8 +36,10 @@ from app.core.providers import Provider
 from app.core.request import EditRequest
 from app.core.schema import Schema
 from app.models.display import decode_saved
+from app.models.history_jobs import find_source, job_from_record
 from app.models.job import Job, JobSource, JobStatus, VariantState, new_job_id
 from app.models.job_record import JobRecorder
+from app.services.history import HistoryStore, JobRecord
 
 SAVE_HINT = "free some disk space or check that the results folder can be written, then retry"
 
@@ -54,6 +56,7 @@ class JobsModel(QObject):
     job_cancelled = Signal(str)
     variant_discarded = Signal(str, int)
     history_failed = Signal(object)  # UserError: the history could not be written (once)
+    job_restored = Signal(str)  # a recorded job shown again; its images follow as arriving
 
     def __init__(
         self,
@@ -70,6 +73,7 @@ class JobsModel(QObject):
         self.jobs: dict[str, Job] = {}
         self._running: set[str] = set()  # ids of jobs whose last signal has not gone out
         self._recorder: JobRecorder | None = None
+        self._shown: set[str] = set()  # jobs the gallery shows
 
     def use_history(self, path: Path) -> None:
         """Record every job from now on in the history at ``path`` (app.services.history,
@@ -91,10 +95,20 @@ class JobsModel(QObject):
     def recorder(self) -> JobRecorder | None:
         return self._recorder
 
+    def open_history(self) -> HistoryStore | None:
+        """The history store (opened on first use: call it in a worker), or None."""
+        recorder = self._recorder
+        return recorder.open() if recorder is not None else None
+
     @property
     def busy(self) -> bool:
         """True while a job is running; already False when its last signal is emitted."""
         return bool(self._running)
+
+    def shown(self) -> list[Job]:
+        """The jobs in the gallery (a variant of each still in it), oldest first."""
+        found = [self.jobs[i] for i in self._shown if i in self.jobs and self.jobs[i].kept()]
+        return sorted(found, key=lambda job: job.number)
 
     def newest(self) -> Job | None:
         """The newest job that still has a variant in the gallery."""
@@ -117,6 +131,7 @@ class JobsModel(QObject):
         source = source or JobSource(request.images[0], request.mask)
         job = Job(job_id, number, request, provider, folder, source, split_streams)
         self.jobs[job_id] = job
+        self._shown.add(job_id)
         self._running.add(job_id)
         job.task = asyncio.ensure_future(self._run(job))
         self.job_started.emit(job_id, job.variants)
@@ -138,11 +153,62 @@ class JobsModel(QObject):
             job.request_again(), job.provider, split_streams=job.split_streams, source=source
         )
 
+    async def recall(
+        self,
+        record: JobRecord,
+        provider: Provider,
+        *,
+        show: bool = True,
+        variants: Sequence[int] | None = None,
+    ) -> tuple[Job, list[str]]:
+        """A job of the history as a Job of this session (the same one when it is here
+        already), and what of it could not be found. ``show``: into the gallery, its
+        images decoded in workers and announced as arriving ones are; ``variants``: only
+        those (the others stay discarded)."""
+        job = self.jobs.get(record.id)
+        missing: list[str] = []
+        if job is None:
+            found = await asyncio.to_thread(find_source, record)
+            job = job_from_record(record, found, provider, next(self._numbers))
+            missing = found.missing
+            self.jobs[job.id] = job
+        if not show or (job.id in self._shown and job.kept()):
+            return job, missing
+        for result in job.results.values():
+            result.discarded = variants is not None and result.variant not in variants
+        self._shown.add(job.id)
+        self.job_restored.emit(job.id)
+        for result in job.kept():
+            path = result.file
+            if path is None:
+                continue
+            try:
+                image = await asyncio.to_thread(decode_saved, path)
+            except ValueError as exc:
+                missing.append(f"{path.name}: {exc}")
+                continue
+            if result.final is not None:
+                self.image_received.emit(job.id, result.variant, image, str(path))
+            else:
+                index = len(result.partials) - 1
+                self.partial_received.emit(job.id, result.variant, index, image, str(path))
+        return job, missing
+
+    def record_drift(self, job_id: str, variant: int, share: float | None) -> None:
+        """Keep a measured drift in the history (in a worker)."""
+        recorder = self._recorder
+        if recorder is not None:
+            threading.Thread(
+                target=recorder.drift, args=(job_id, variant, share), name="history-drift"
+            ).start()
+
     def discard(self, job_id: str, variant: int) -> None:
         """Take a variant out of the gallery (its files stay in the job's folder)."""
         job = self.jobs.get(job_id)
         if job is not None and variant in job.results and not job.results[variant].discarded:
             job.results[variant].discarded = True
+            if not job.kept():
+                self._shown.discard(job_id)
             self.variant_discarded.emit(job_id, variant)
 
     async def wait(self, job_id: str) -> None:

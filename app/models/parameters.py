@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +59,24 @@ class ParametersModel(QObject):
         if name == "model":
             self._drop_excluded_choices()
         self._revalidate()
+
+    def values(self) -> dict[str, Any]:
+        """Every field's value, the prompt included."""
+        return dict(self._values)
+
+    def restore_values(self, values: Mapping[str, Any], models: Sequence[str] = ()) -> None:
+        """Put values back (a saved session, a reopened job, its undo): the model first,
+        since another model resets some choices, then the fields the schema knows, then the
+        prompt. A model outside ``models`` (when given) is left as it is."""
+        values = dict(values)
+        model = values.pop("model", None)
+        if model is not None and (not models or model in models):
+            self.set_value("model", model)
+        for name, value in values.items():
+            if name != "prompt" and name in self._values:
+                self.set_value(name, value)
+        if "prompt" in values:
+            self.set_value("prompt", values["prompt"])
 
     def state(self, name: str) -> FieldState:
         reason = self.rules.reason_unsupported(name)

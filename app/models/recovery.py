@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal, SignalInstance
 
+from app.models.history_jobs import provider_for
 from app.models.session import EditorSession
 from app.models.session_file import (
     STATE_FILE,
@@ -33,6 +34,7 @@ from app.models.session_file import (
 )
 from app.qt.background import Background
 from app.qt.workers import worker_executor
+from app.services.history import HistoryError, JobRecord
 
 SAVE_DELAY_MS = 1000
 """How long after a change the session is written: a burst of changes (a stroke, typing)
@@ -96,15 +98,8 @@ class SessionRecovery(QObject):
         self._resume_timer.start()
 
     def _apply_values(self, saved: SavedSession) -> None:
-        params, provider = self._session.params, self._session.provider
-        values = dict(saved.params)
-        model = values.pop("model", None)
-        if model is not None and (not provider.models or model in provider.models):
-            params.set_value("model", model)  # first: another model resets some choices
-        for name, value in values.items():
-            if params.schema.has_field(name) and name != "prompt":
-                params.set_value(name, value)
-        params.set_value("prompt", saved.prompt)
+        values = {**dict(saved.params), "prompt": saved.prompt}
+        self._session.params.restore_values(values, self._session.provider.models)
 
     def _resume(self) -> None:
         self._restore_task = self._session.runner.start(self._restore())
@@ -118,6 +113,8 @@ class SessionRecovery(QObject):
             self._problems.clear()
             if saved is not None and saved.photo is not None and saved.photo.file is not None:
                 mask_ok = await self._restore_picture(saved, saved.photo.file)
+            if saved is not None:
+                await self._restore_gallery(saved)
         finally:
             self._restoring = None
             if saved is not None:  # what came back is what the folder holds
@@ -129,6 +126,37 @@ class SessionRecovery(QObject):
                     self._schedule()
             self.restored.emit()
 
+    async def _restore_gallery(self, saved: SavedSession) -> None:
+        """The jobs that were in the gallery, from the history, with the variants that
+        were still in it (a job whose process died shows as interrupted)."""
+        jobs, runner = self._session.jobs, self._session.runner
+        recorder = jobs.recorder
+        if not saved.gallery or recorder is None:
+            return
+
+        def read() -> list[tuple[JobRecord | None, tuple[int, ...]]]:
+            store = recorder.open()
+            if store is None:
+                return []
+            return [(store.get_job(job_id), kept) for job_id, kept in saved.gallery]
+
+        try:
+            found = await asyncio.to_thread(read)
+        except HistoryError as exc:
+            runner.report_text(f"{exc} The last session's results are in its job folders.")
+            return
+        providers = self._session.settings.providers()
+        for record, kept in found:
+            if record is not None:
+                _job, missing = await jobs.recall(
+                    record, provider_for(record, providers), variants=kept
+                )
+                for text in missing:
+                    self.notice.emit(text)
+        lost = sum(record is None for record, _kept in found)
+        if lost:
+            self.notice.emit(f"{lost} job(s) of the last session are no longer in the history.")
+
     async def _restore_picture(self, saved: SavedSession, file: Path) -> bool:
         """Open the photo, put its mask and the other inputs back; False when the saved
         mask could not be restored."""
@@ -139,7 +167,7 @@ class SessionRecovery(QObject):
                 "parameters are back; open the photo again to go on."
             )
             return True
-        if not await self._open(file):
+        if not await self._open(file, saved.photo.name if saved.photo else None):
             return True  # the document said why
         picture = document.picture
         if picture is None or picture.original != file:
@@ -151,7 +179,7 @@ class SessionRecovery(QObject):
         self.notice.emit(f"Restored the last session: {picture.name}")
         return mask_ok
 
-    async def _open(self, file: Path) -> bool:
+    async def _open(self, file: Path, name: str | None = None) -> bool:
         document = self._session.document
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
 
@@ -166,7 +194,7 @@ class SessionRecovery(QObject):
         document.opened.connect(opened)
         document.open_failed.connect(failed)
         try:
-            document.open(file)
+            document.open(file, name)
             return await asyncio.wait_for(done, OPEN_TIMEOUT_S)
         except TimeoutError:
             return False
@@ -227,6 +255,7 @@ class SessionRecovery(QObject):
     def snapshot(self) -> SavedSession:
         """The session as it is now (on the UI thread: no file is touched)."""
         session = self._session
+        shown = session.jobs.shown()
         picture, params, inputs, mask = (
             session.document.picture,
             session.params,
@@ -252,6 +281,7 @@ class SessionRecovery(QObject):
             mask_file=kept
             if not painted or not self._mask_dirty
             else f"mask-{uuid.uuid4().hex}.png",
+            gallery=tuple((job.id, tuple(r.variant for r in job.kept())) for job in shown),
         )
 
     def _watch(self) -> None:
@@ -261,6 +291,9 @@ class SessionRecovery(QObject):
             session.inputs.changed,
             session.document.picture_changed,
             session.mask.stroke_committed,
+            session.jobs.job_started,
+            session.jobs.job_restored,
+            session.jobs.variant_discarded,
         ):
             signal.connect(self._on_changed)
         for signal in (session.mask.mask_changed, session.mask.mask_reset):

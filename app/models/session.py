@@ -229,7 +229,7 @@ class EditorSession(QObject):
         if picture.path is None:
             self.runner.start(self._adopt_pasted(picture.image))
         elif self.inputs.first != picture.path:
-            name = picture.original.name if picture.original else None
+            name = picture.name if picture.original else None  # a reopened job's: its own
             self.runner.start(self._make_first(picture.path, name))
 
     async def _adopt_pasted(self, image: QImage) -> None:

@@ -66,6 +66,9 @@ class SavedSession:
     inputs: tuple[SavedInput, ...] = ()
     mask_size: tuple[int, int] | None = None
     mask_file: str | None = None
+    gallery: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    """The jobs in the gallery, oldest first, with their variants still in it; their
+    records are in the history (app.services.history)."""
 
     def to_json(self) -> dict[str, Any]:
         photo = self.photo
@@ -82,6 +85,7 @@ class SavedSession:
             "mask": None
             if self.mask_file is None or self.mask_size is None
             else {"file": self.mask_file, "width": self.mask_size[0], "height": self.mask_size[1]},
+            "gallery": [{"job": job, "variants": list(kept)} for job, kept in self.gallery],
         }
 
     @classmethod
@@ -109,6 +113,10 @@ class SavedSession:
                 inputs=tuple(SavedInput(Path(i["path"]), str(i["name"])) for i in raw["inputs"]),
                 mask_size=None if mask is None else (int(mask["width"]), int(mask["height"])),
                 mask_file=mask_file,
+                gallery=tuple(
+                    (str(g["job"]), tuple(int(v) for v in g["variants"]))
+                    for g in raw.get("gallery", [])  # absent in sessions of before the history
+                ),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise SessionFileError(f"it is damaged ({type(exc).__name__}: {exc})") from None

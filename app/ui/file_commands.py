@@ -95,9 +95,10 @@ class FileCommands(QObject):
     def add_inputs(self) -> None:
         paths, _ = QFileDialog.getOpenFileNames(self._window, "Add input images", "", IMAGE_FILTER)
         if paths:
-            self._session.runner.start(self._add([Path(p) for p in paths]))
+            self._session.runner.start(self.add_paths([Path(p) for p in paths]))
 
-    async def _add(self, paths: list[Path]) -> None:
+    async def add_paths(self, paths: list[Path]) -> None:
+        """Add images to the inputs strip; what is refused is reported, named."""
         problems = await self._session.inputs.add(paths)
         if problems:
             self._session.runner.report_text("\n".join(problems))

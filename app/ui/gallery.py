@@ -271,6 +271,8 @@ class JobSection(QFrame):
                 text = "failed"
             case JobStatus.CANCELLED:
                 text = "cancelled; what arrived is kept"
+            case JobStatus.INTERRUPTED:
+                text = "interrupted (the program stopped); what arrived is kept"
         self.status.setText(text)
         for tile in self.tiles.values():
             tile.render()
@@ -319,6 +321,7 @@ class Gallery(QScrollArea):
         self.setWidget(body)
         self.sections: dict[str, JobSection] = {}
         jobs.job_started.connect(self._on_job_started)
+        jobs.job_restored.connect(self._on_job_restored)
         jobs.partial_received.connect(self._on_image)
         jobs.image_received.connect(lambda job_id, variant, image, _path: self._on_image(
             job_id, variant, 0, image))  # fmt: skip
@@ -336,6 +339,13 @@ class Gallery(QScrollArea):
         section.set_columns(self._columns())
         self.column.insertWidget(0, section)
         self.verticalScrollBar().setValue(0)
+
+    def _on_job_restored(self, job_id: str) -> None:
+        """A job of the history shown again (its images follow)."""
+        old = self.sections.pop(job_id, None)
+        if old is not None:
+            old.deleteLater()
+        self._on_job_started(job_id, 0)
 
     def tile(self, job_id: str, variant: int) -> VariantTile:
         section = self.sections[job_id]

@@ -55,6 +55,7 @@ class GeneratePanel(QWidget):
         params = session.params
         self.prompt.prompt_changed.connect(lambda text: params.set_value("prompt", text))
         self.prompt.setPlainText(params.value("prompt") or "")
+        params.value_changed.connect(self._on_value_changed)  # a reopened job, its undo
         self.split.toggled.connect(self._update_split)
         params.value_changed.connect(self._update_split)
         params.value_changed.connect(self._update_size_note)
@@ -82,3 +83,8 @@ class GeneratePanel(QWidget):
         note = self._session.output_note()
         self.size_note.setText(note)
         self.size_note.setVisible(bool(note))
+
+    def _on_value_changed(self, name: str, value: object) -> None:
+        text = str(value or "")
+        if name == "prompt" and text != self.prompt.toPlainText():
+            self.prompt.setPlainText(text)

@@ -28,6 +28,7 @@ from app.ui.error_bar import ErrorBar
 from app.ui.file_commands import FileCommands
 from app.ui.first_run import FirstRunPanel
 from app.ui.generate_panel import GeneratePanel
+from app.ui.history_commands import install_history
 from app.ui.input_strip import InputStrip
 from app.ui.keyboard import buttons_keep_focus_away, set_window_wide
 from app.ui.menus import build_menus
@@ -92,10 +93,10 @@ class MainWindow(QMainWindow):
         self.gallery = self.results.gallery
         self.docks: dict[str, QDockWidget] = {}
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
-        self._dock("inputs", "Inputs", self.inputs, left)
-        self._dock("prompt", "Prompt", self.generate_panel, right)
-        self._dock("params", "Parameters", self.presets_panel, right)
-        self._dock("results", "Results", self.results, right)
+        self.add_dock("inputs", "Inputs", self.inputs, left)
+        self.add_dock("prompt", "Prompt", self.generate_panel, right)
+        self.add_dock("params", "Parameters", self.presets_panel, right)
+        self.add_dock("results", "Results", self.results, right)
         self.tabifyDockWidget(self.docks["params"], self.docks["results"])
         self.docks["params"].raise_()
         self.resizeDocks([self.docks["inputs"]], [150], Qt.Orientation.Horizontal)
@@ -104,6 +105,7 @@ class MainWindow(QMainWindow):
 
         self.setStatusBar(EditorStatusBar(session, self))
         self.files = FileCommands(self, session, recovery, self.canvas, self.statusBar(), sample)
+        self.history = install_history(self)
         build_menus(self)
         self._connect()
         restore_layout(self, self.settings)
@@ -119,7 +121,7 @@ class MainWindow(QMainWindow):
         buttons_keep_focus_away(self)
         size_to_screen(self, self.settings)
 
-    def _dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> None:
+    def add_dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> None:
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock-{name}")
         dock.setWidget(widget)

@@ -66,8 +66,8 @@ def build_menus(window: MainWindow) -> None:
     )
     window.compare_action.setCheckable(True)
     view.addSeparator()
-    for dock in window.docks.values():
-        view.addAction(dock.toggleViewAction())
+    for name, dock in window.docks.items():
+        view.addAction(dock.toggleViewAction() if name != "history" else window.history.show_action)
     menu = bar.addMenu("&Generate")
     window.generate_action = _action(window, menu, "&Generate", window.generate, "Ctrl+Return")
     window.generate_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])

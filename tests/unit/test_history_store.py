@@ -202,6 +202,7 @@ def test_delete_removes_the_jobs_files_and_blobs_no_other_job_uses(store, tmp_pa
     picture(folder / "job.json", b"{}" * 10)
     store.add_file("gone", 0, "final", final)
     blobs = [i.path for i in store.get_job("gone").inputs]
+    assert store.space_of("gone") == 5000 + 20 + 3000  # said before, in the confirmation
     freed = store.delete_job("gone")
     assert freed == 5000 + 20 + 3000  # the result, the job's card, the input only it used
     assert store.get_job("gone") is None and not folder.exists()
@@ -216,6 +217,7 @@ def test_delete_leaves_a_shared_output_folder(store, tmp_path) -> None:
     neighbour = picture(out / "someone-elses.png")
     begin(store, "cli-job", tmp_path, folder=out)
     store.add_file("cli-job", 0, "final", picture(out / "r.png", b"R" * 10))
+    assert store.space_of("cli-job") == 10 + len(b"cli-job")
     assert store.delete_job("cli-job") == 10 + len(b"cli-job")  # the result, its input copy
     assert neighbour.is_file()
 
@@ -236,6 +238,7 @@ def test_search_by_prompt_filters_and_newest_first(store, tmp_path) -> None:
     assert store.list_jobs(search="o_f") == [] and store.list_jobs(search="%") != []
     assert [r.id for r in store.list_jobs(status="failed")] == ["job3"]
     assert [r.id for r in store.list_jobs(model="m1")] == ["job2", "job0"]
+    assert store.models() == ["m1", "m2"]  # the History panel's model filter
     assert [r.id for r in store.list_jobs(limit=2)] == ["job3", "job2"]
     since = store.get_job("job2").created
     assert [r.id for r in store.list_jobs(since=since)] == ["job3", "job2"]

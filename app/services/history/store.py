@@ -319,6 +319,37 @@ class HistoryStore:
 
         return self._read(query)
 
+    def models(self) -> list[str]:
+        """Every model a recorded job used, sorted (the History panel's filter)."""
+        rows = self._read(
+            lambda: self._db.execute(
+                "SELECT DISTINCT model FROM jobs WHERE model IS NOT NULL ORDER BY model"
+            ).fetchall()
+        )
+        return [model for (model,) in rows]  # fmt: skip
+
+    def space_of(self, job_id: str) -> int:
+        """The bytes ``delete_job`` would free now: the job's images (its folder, when
+        its own) and the stored inputs no other job uses. It reads the disk."""
+
+        def query() -> tuple[list[str], list[str], Any]:
+            files = [p for (p,) in self._db.execute(
+                "SELECT path FROM job_files WHERE job_id = ?", (job_id,))]  # fmt: skip
+            only = [key for (key,) in self._db.execute(
+                "SELECT blob FROM job_inputs WHERE job_id = ? AND blob NOT IN"
+                " (SELECT blob FROM job_inputs WHERE job_id != ?)", (job_id, job_id))]  # fmt: skip
+            row = self._db.execute(
+                "SELECT folder, owns_folder FROM jobs WHERE id = ?", (job_id,)
+            ).fetchone()
+            return files, only, row
+
+        files, only, row = self._read(query)
+        paths = {Path(p) for p in files} | {self.root / key for key in set(only)}
+        if row is not None and row["owns_folder"] and row["folder"]:
+            folder = Path(row["folder"])
+            paths |= set(folder.rglob("*")) if folder.is_dir() else set()
+        return sum(_freed_by(path) for path in paths)
+
     def count(self) -> int:
         return int(self._read(lambda: self._db.execute("SELECT count(*) FROM jobs").fetchone()[0]))
 
@@ -433,6 +464,16 @@ def _dumps(value: Any) -> str:
 
 def _text_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+def _freed_by(path: Path) -> int:
+    """What removing ``path`` frees: its size, 0 for a folder, a missing file or one
+    another hard link keeps."""
+    try:
+        info = path.lstat()
+    except OSError:
+        return 0
+    return info.st_size if path.is_file() and info.st_nlink <= 1 else 0
 
 
 def _quietly_remove(path: Path) -> int:
