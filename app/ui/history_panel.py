@@ -6,7 +6,7 @@ actions do is app.ui.history_commands'."""
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QImage, QPainter, QPalette
+from PySide6.QtGui import QImage, QKeySequence, QPainter, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -159,7 +159,11 @@ class HistoryPanel(QWidget):
         model.modelAboutToBeReset.connect(self._keep_selection)
         model.loaded.connect(self._show_state)
         model.rowsRemoved.connect(self._show_state)
-        self.list.doubleClicked.connect(lambda index: self._request("reopen", index))
+        # Double-click or Return reopens (Qt's "activated"); Delete asks to delete.
+        self.list.activated.connect(lambda index: self._request("reopen", index))
+        delete = QShortcut(QKeySequence.StandardKey.Delete, self.list)
+        delete.setContext(Qt.ShortcutContext.WidgetShortcut)
+        delete.activated.connect(lambda: self._request("delete"))
         self.list.customContextMenuRequested.connect(self._menu)
         self.list.selectionModel().selectionChanged.connect(self._show_state)
         self._show_state()
