@@ -152,6 +152,7 @@ class EditDocument(QObject):
         mask: Path | None,
         *,
         name: str,
+        mask_mode: core.MaskSource = "auto",
         extra: tuple[Any, Callable[[Any], Any]] | None = None,
     ) -> None:
         """Open a picture with its mask (a job of the history) as one undo step, shown
@@ -164,7 +165,9 @@ class EditDocument(QObject):
             size = (loaded.image.width(), loaded.image.height())
             coverage = None
             if mask is not None:
-                coverage = core.read_mask(mask, size, scale=True, max_pixels=self._max_pixels)
+                coverage = core.read_mask(
+                    mask, size, mode=mask_mode, scale=True, max_pixels=self._max_pixels
+                )
             return working, LoadedImage(name, loaded.levels), coverage
 
         self._start("reopen", Path(path), work)

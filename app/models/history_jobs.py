@@ -68,6 +68,7 @@ def find_source(record: JobRecord) -> RecordedSource:
         photo=at("photo"),
         sent=at("sent"),
         sent_mask=at("sent_mask"),
+        painted=at("painted"),
     )
     return RecordedSource(found, name)
 

@@ -92,6 +92,7 @@ class JobSource:
     sent: Path | None = None
     sent_mask: Path | None = None
     space: Space | None = None  # the kept file's profile, depth and mode (read at start)
+    painted: Path | None = None  # the painting exactly, soft edges too (greyscale, white = edit)
 
     @property
     def kept_space(self) -> Path:
@@ -186,6 +187,7 @@ class Job:
                 "photo": self.source.photo.name if self.source.photo else None,
                 "sent": self.source.sent.name if self.source.sent else None,
                 "sent_mask": self.source.sent_mask.name if self.source.sent_mask else None,
+                "painted": self.source.painted.name if self.source.painted else None,
             },
             "status": self.status.value,
             "usage": self.usage.to_json(),

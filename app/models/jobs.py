@@ -356,6 +356,7 @@ class JobsModel(QObject):
             photo=keep(source.photo, "photo"),
             sent=keep(sent, "sent"),
             sent_mask=keep(sent_mask, "sent-mask"),
+            painted=keep(source.painted, "painted"),
         )
         try:
             space = read_space(job.source.kept_space, max_pixels=open_pixel_limit())

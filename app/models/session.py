@@ -19,7 +19,7 @@ from PySide6.QtGui import QImage
 
 from app.client import ClientConfig
 from app.core.imageio import ImageFileError, write_atomic
-from app.core.mask import to_api_png
+from app.core.mask import coverage_png, to_api_png
 from app.core.providers import LOCAL_VARIANT_HEADER, Provider
 from app.core.request import EditRequest
 from app.core.schema import Schema
@@ -133,6 +133,7 @@ class EditorSession(QObject):
         files = self.schema.files
         try:
             mask_path = await self._write_mask(coverage) if coverage is not None else None
+            painted = await self._write_painted(coverage) if coverage is not None else None
             sent = await asyncio.to_thread(
                 fit_for_sending,
                 images[0],
@@ -154,7 +155,8 @@ class EditorSession(QObject):
         self._running_intent = intent
         self.mask.undo_stack.setClean()  # the mask is kept with the job
         self.settings.remember_prompt(str(request.values.get("prompt", "")))
-        return self.submit(request, JobSource(images[0], mask_path, photo=self._photo(images[0])))
+        source = JobSource(images[0], mask_path, photo=self._photo(images[0]), painted=painted)
+        return self.submit(request, source)
 
     def _photo(self, first: Path) -> Path | None:
         """The designer's own file when the first input is its working copy."""
@@ -213,6 +215,11 @@ class EditorSession(QObject):
     async def _write_mask(self, coverage: np.ndarray) -> Path:
         png = await asyncio.to_thread(to_api_png, coverage)
         return await self._write_work_file("mask", png)
+
+    async def _write_painted(self, coverage: np.ndarray) -> Path:
+        """The painting exactly (soft edges too), kept with the job to reopen it."""
+        png = await asyncio.to_thread(coverage_png, coverage)
+        return await self._write_work_file("painted", png)
 
     async def _write_work_file(self, kind: str, data: bytes) -> Path:
         """A file in the work folder under a name no other run or process uses."""

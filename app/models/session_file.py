@@ -10,10 +10,8 @@ worker thread.
 
 from __future__ import annotations
 
-import io
 import json
 import time
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,11 +20,11 @@ import numpy as np
 from PIL import Image
 
 from app.core.imageio import write_atomic
+from app.core.mask import coverage_png
 
 FORMAT = "retouch-studio-session"
 VERSION = 1
 STATE_FILE = "session.json"
-_MASK_PNG = {"compress_level": 6, "compress_type": zlib.Z_RLE}
 
 
 class SessionFileError(Exception):
@@ -179,9 +177,7 @@ class SessionFolder:
         JSON that names it; then remove the masks nothing names any more."""
         self.folder.mkdir(parents=True, exist_ok=True)
         if coverage is not None and saved.mask_file is not None:
-            buffer = io.BytesIO()
-            Image.fromarray(coverage, "L").save(buffer, "PNG", **_MASK_PNG)
-            write_atomic(self.folder / saved.mask_file, buffer.getvalue())
+            write_atomic(self.folder / saved.mask_file, coverage_png(coverage))
         data = json.dumps(saved.to_json(), indent=1, ensure_ascii=False).encode("utf-8")
         write_atomic(self.state_path, data)
         self._remove_masks(keep=saved.mask_file)

@@ -78,7 +78,7 @@ class HistoryCommands(QObject):
             self._delete(record)
 
     async def reopen(self, record: JobRecord) -> None:
-        """The job's photo and mask on the canvas, its prompt and parameters in the
+        """The job's photo and painting on the canvas, its prompt and parameters in the
         panel: one step that Undo takes back whole."""
         found = await asyncio.to_thread(find_source, record)
         source, params = found.source, self._session.params
@@ -98,9 +98,12 @@ class HistoryCommands(QObject):
             params.restore_values(state, models)
             return before
 
+        # The painting as it was (soft edges too) when the job kept it, else the mask sent.
+        mask, mode = (source.painted, "white") if source.painted else (source.mask, "auto")
         self._session.document.reopen(
-            source.photo or source.original, source.mask, name=found.name, extra=(values, trade)
-        )
+            source.photo or source.original, mask, name=found.name, mask_mode=mode,
+            extra=(values, trade),
+        )  # fmt: skip
         self._say(" ".join([f"Reopened {found.name} from the history.", *found.missing]))
 
     async def rerun(self, record: JobRecord) -> str | None:

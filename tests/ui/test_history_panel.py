@@ -237,8 +237,8 @@ def test_reopen_brings_back_photo_mask_prompt_and_parameters_as_one_undo_step(
     qt_loop.run(until(lambda: session.document.picture.name == "coffee.png"), timeout=20)
     assert window.windowTitle().startswith("coffee.png — ")
     assert session.document.picture.original == job.source.original
-    # The mask as it was sent: what the model was told to edit (coverage >= 128).
-    np.testing.assert_array_equal(session.mask.mask, np.where(painted >= 128, 255, 0))
+    np.testing.assert_array_equal(session.mask.mask, painted)  # soft edges too
+    assert np.count_nonzero((painted > 0) & (painted < 255)) > 0
     assert window.prompt.toPlainText() == "remove the spoon"
     assert window.params.editors["n"].box.value() == 2
     assert "Reopened coffee.png" in window.statusBar().currentMessage()

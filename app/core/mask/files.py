@@ -58,6 +58,15 @@ def to_api_png(mask: np.ndarray) -> bytes:
     return compact_png(api_alpha(mask))
 
 
+def coverage_png(mask: np.ndarray) -> bytes:
+    """The coverage exactly, soft edges included: a greyscale PNG, white = edit (read it
+    back with ``read_mask(..., mode="white")``). What a job keeps of the painting."""
+    check_mask(mask)
+    buffer = io.BytesIO()
+    Image.fromarray(mask, "L").save(buffer, "PNG", compress_level=6, compress_type=zlib.Z_RLE)
+    return buffer.getvalue()
+
+
 # zlib's run-length strategy: a mask's alpha is long runs of 0 and 255 (see the module notes).
 _COMPACT_PNG_OPTIONS = {"compress_level": 9, "compress_type": zlib.Z_RLE}
 _ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "La", "RGBa"})
