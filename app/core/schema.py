@@ -225,8 +225,10 @@ class Schema:
         name = (model or "").strip()
         known = {m.name: m for m in self.models}
         suffixes = [suffix for suffix, _ in self.patterns if name.endswith(suffix)]
-        # A pattern's name takes its base model's rules ("gpt-image-1-plus": gpt-image-1's).
+        # A pattern's name takes its base model's rules ("gpt-image-1-plus": gpt-image-1's),
+        # and so does a dated snapshot ("gpt-image-2-2026-04-21": gpt-image-2's).
         bases = [name] + [name[: -len(suffix)] for suffix in suffixes]
+        bases += [_DATED.sub("", b) for b in bases if _DATED.search(b)]
         base = next((known[b] for b in bases if b in known), None)
         if base is None:
             base = ModelRules(name=name, size=self.unknown_size, known=False)
@@ -246,6 +248,10 @@ class Schema:
             provider=base.provider,
             known=base.known,
         )
+
+
+_DATED = re.compile(r"-\d{4}-\d{2}-\d{2}$")
+"""A snapshot's date at the end of a model name, as OpenAI names them."""
 
 
 def parse_size(text: str) -> tuple[int, int] | None:

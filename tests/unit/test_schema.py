@@ -47,6 +47,13 @@ def test_known_models_and_their_rules(schema) -> None:
     )
 
 
+def test_a_dated_snapshot_takes_its_models_rules(schema) -> None:
+    dated = schema.rules_for("gpt-image-2-2026-04-21")
+    assert dated.known and dated.size == schema.rules_for("gpt-image-2").size
+    assert dated.size.problem("850x830") is not None  # not a multiple of 16: refused
+    assert not schema.rules_for("gpt-image-2-2026-04").known  # not a date: unknown
+
+
 def test_plus_suffix_drops_quality_on_any_model(schema) -> None:
     assert not schema.rules_for("gpt-image-1-plus").supports("quality")
     assert not schema.rules_for("vendor-x-plus").supports("quality")
