@@ -30,7 +30,9 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QImage, QImageReader
 
+from app.models.jobs import JobsModel
 from app.qt.background import Background
+from app.qt.workers import worker_count
 from app.services.history import HistoryError, HistoryStore, JobRecord
 
 PAGE = 100
@@ -39,7 +41,8 @@ THUMB_PX = 144
 """A thumbnail's longest side in device pixels (72 logical pixels at a scale of 2)."""
 THUMBS_KEPT = 600
 THUMBS_AT_ONCE = 3
-"""Thumbnails decoded at the same time: the rest wait, the newest asked first."""
+"""Thumbnails decoded at the same time at most (and never more than the pool's workers,
+so a search is not queued behind them): the rest wait, the newest asked first."""
 WAITING_KEPT = 48
 """Thumbnails waiting at most; older requests (rows scrolled past) are dropped and asked
 again when their rows are painted again."""
@@ -143,9 +146,17 @@ class HistoryList(QAbstractListModel):
         self._waiting: list[Path] = []
         self._loading: set[Path] = set()
         self._broken: set[Path] = set()
+        self._models: list[str] | None = None
+        self._by_path: dict[Path, list[str]] = {}  # thumbnail file -> ids of its rows
+        self._index: dict[str, int] | None = None  # job id -> row
+        self.visible = True  # the panel is on screen: live updates are read at once
+        self._stale = False  # something changed while hidden: read when shown
+        self._jobs_due: set[str] = set()  # jobs whose images arrived: their rows only
         self._background = Background(self)
         self._timer = QTimer(self, singleShot=True, interval=REFRESH_DELAY_MS)
         self._timer.timeout.connect(self.refresh)
+        self._job_timer = QTimer(self, singleShot=True, interval=REFRESH_DELAY_MS)
+        self._job_timer.timeout.connect(self._refresh_jobs)
 
     # --- reading ------------------------------------------------------------------------
 
@@ -156,9 +167,36 @@ class HistoryList(QAbstractListModel):
             self.refresh()
 
     def refresh_soon(self) -> None:
-        """Read again shortly (a job started, an image arrived): bursts read once."""
-        if not self._timer.isActive():
+        """Read again shortly (a job started): bursts read once; while the panel is
+        hidden, only when it is shown again."""
+        if not self.visible:
+            self._stale = True
+        elif not self._timer.isActive():
             self._timer.start()
+
+    def refresh_job(self, job_id: str) -> None:
+        """A job's images arrived or it ended: read that job again, not the list."""
+        if not self.visible:
+            self._stale = True
+            return
+        self._jobs_due.add(job_id)
+        if not self._job_timer.isActive():
+            self._job_timer.start()
+
+    def follow(self, jobs: JobsModel) -> None:
+        """Keep up with the editor's jobs: a started job adds a row, its images and its
+        end update that row only."""
+        jobs.job_started.connect(lambda *_: self.refresh_soon())
+        for signal in (jobs.image_received, jobs.partial_received, jobs.job_finished,
+                       jobs.job_failed, jobs.job_cancelled):  # fmt: skip
+            signal.connect(lambda job_id, *_: self.refresh_job(job_id))
+
+    def set_visible(self, shown: bool) -> None:
+        """The panel is on screen or not; shown after changes, it reads them."""
+        self.visible = shown
+        if shown and (self._stale or not self._rows):
+            self._stale = False
+            self.refresh()
 
     def refresh(self) -> None:
         """Read the first page again with the current filter."""
@@ -173,6 +211,29 @@ class HistoryList(QAbstractListModel):
 
         self._background.run(work, lambda found: self._on_first(serial, *found), self._on_failed)
 
+    def _refresh_jobs(self) -> None:
+        due, self._jobs_due = set(self._jobs_due), set()
+        known = [job_id for job_id in due if self.row_of(job_id) is not None]
+        if len(known) < len(due):  # a job not listed yet: the list itself changed
+            self.refresh()
+            return
+
+        def work() -> list[JobRecord]:
+            store = self._open_store()
+            found = [store.get_job(job_id) for job_id in known] if store else []
+            return [record for record in found if record is not None]
+
+        self._background.run(work, self._on_jobs, self._on_failed)
+
+    def _on_jobs(self, records: list[JobRecord]) -> None:
+        for record in records:
+            row = self.row_of(record.id)
+            if row is not None:
+                self._rows[row] = record
+                self._index_thumbnail(record)
+                index = self.index(row)
+                self.dataChanged.emit(index, index)
+
     def record(self, row: int) -> JobRecord:
         return self._rows[row]
 
@@ -180,7 +241,9 @@ class HistoryList(QAbstractListModel):
         return list(self._rows)
 
     def row_of(self, job_id: str) -> int | None:
-        return next((n for n, r in enumerate(self._rows) if r.id == job_id), None)
+        if self._index is None:  # made again after the rows changed
+            self._index = {record.id: row for row, record in enumerate(self._rows)}
+        return self._index.get(job_id)
 
     def wait(self, timeout_s: float | None = None) -> bool:
         """Block until the work in flight has ended (tests, benchmarks)."""
@@ -248,6 +311,7 @@ class HistoryList(QAbstractListModel):
             if row is not None:
                 self.beginRemoveRows(QModelIndex(), row, row)
                 del self._rows[row]
+                self._index = None
                 self.endRemoveRows()
             self.deleted.emit(job_id, freed)
 
@@ -270,14 +334,20 @@ class HistoryList(QAbstractListModel):
         if serial != self._serial:
             return  # a newer query is on its way
         same = [r.id for r in rows] == [r.id for r in self._rows[: len(rows)]]
-        if same and rows and len(self._rows) == len(rows):  # the usual update: in place
-            self._rows, self._more = rows, len(rows) == PAGE
+        if same and rows and (len(rows) == PAGE or len(rows) == len(self._rows)):
+            # The usual update: the same jobs on top. In place, keeping the pages read
+            # below and where the list is scrolled.
+            self._rows[: len(rows)] = rows
             self.dataChanged.emit(self.index(0), self.index(len(rows) - 1))
         else:
             self.beginResetModel()
             self._rows, self._more, self._fetching = rows, len(rows) == PAGE, False
+            self._index = None
             self.endResetModel()
-        self.models_found.emit(models)
+        self._index_thumbnails()
+        if models != self._models:
+            self._models = models
+            self.models_found.emit(models)
         self.loaded.emit()
 
     def _on_more(self, serial: int, rows: list[JobRecord]) -> None:
@@ -291,7 +361,10 @@ class HistoryList(QAbstractListModel):
             start = len(self._rows)
             self.beginInsertRows(QModelIndex(), start, start + len(rows) - 1)
             self._rows.extend(rows)
+            self._index = None
             self.endInsertRows()
+            for record in rows:
+                self._index_thumbnail(record)
 
     def _on_failed(self, exc: BaseException) -> None:
         self._fetching = False
@@ -316,7 +389,7 @@ class HistoryList(QAbstractListModel):
         return None
 
     def _pump(self) -> None:
-        while self._waiting and len(self._loading) < THUMBS_AT_ONCE:
+        while self._waiting and len(self._loading) < min(THUMBS_AT_ONCE, worker_count()):
             path = self._waiting.pop()
             self._loading.add(path)
             self._background.run(
@@ -333,8 +406,21 @@ class HistoryList(QAbstractListModel):
             self._thumbs[path] = image
             while len(self._thumbs) > THUMBS_KEPT:
                 self._thumbs.popitem(last=False)
-        for row, record in enumerate(self._rows):
-            if thumbnail_file(record) == path:
+        for job_id in self._by_path.get(path, ()):
+            row = self.row_of(job_id)
+            if row is not None:
                 index = self.index(row)
                 self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
         self._pump()
+
+    def _index_thumbnails(self) -> None:
+        self._by_path.clear()
+        for record in self._rows:
+            self._index_thumbnail(record)
+
+    def _index_thumbnail(self, record: JobRecord) -> None:
+        path = thumbnail_file(record)
+        if path is not None:
+            ids = self._by_path.setdefault(path, [])
+            if record.id not in ids:
+                ids.append(record.id)

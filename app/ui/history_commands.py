@@ -59,10 +59,7 @@ class HistoryCommands(QObject):
         self._model.measured.connect(self._ask_delete)
         self._model.deleted.connect(self._on_deleted)
         self._model.failed.connect(self._session.runner.report_text)
-        jobs = self._session.jobs
-        for signal in (jobs.job_started, jobs.image_received, jobs.partial_received,
-                       jobs.job_finished, jobs.job_failed, jobs.job_cancelled):  # fmt: skip
-            signal.connect(lambda *_: self._model.refresh_soon())
+        self._model.follow(self._session.jobs)
 
     def run(self, action: str, record: JobRecord) -> None:
         runner = self._session.runner
@@ -189,7 +186,9 @@ def install_history(window: MainWindow) -> HistoryCommands:
     dock = window.docks["history"]
     window.tabifyDockWidget(window.docks["results"], dock)
     window.docks["params"].raise_()  # the History tab is behind until asked for
-    dock.visibilityChanged.connect(lambda shown: shown and panel.model.refresh())
+    # Read when shown; live updates only while on screen (behind a tab it costs nothing).
+    panel.model.visible = False
+    dock.visibilityChanged.connect(panel.model.set_visible)
     commands = HistoryCommands(window, panel)
 
     def show() -> None:

@@ -27,6 +27,8 @@ from app.models.history import HistoryList, MetaRole, RecordRole
 from app.services.history import STATUSES, JobRecord
 
 THUMB = 72  # logical pixels
+SEARCH_DELAY_MS = 80  # typing: one query per pause, not per key
+PREFETCH_PAGES = 3  # read the next page this many screens before the end
 ROW = THUMB + 12
 PERIODS = (("Any time", None), ("Today", 0), ("Last 7 days", 7), ("Last 30 days", 30))
 ACTIONS = (
@@ -143,7 +145,7 @@ class HistoryPanel(QWidget):
         layout.addWidget(self.list, 1)
         layout.addWidget(self.empty, 1)
         layout.addLayout(row)
-        self._search_timer = QTimer(self, singleShot=True, interval=150)
+        self._search_timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
         self._search_timer.timeout.connect(
             lambda: model.set_filter(search=self.search.text())
         )  # fmt: skip
@@ -165,6 +167,7 @@ class HistoryPanel(QWidget):
         delete.setContext(Qt.ShortcutContext.WidgetShortcut)
         delete.activated.connect(lambda: self._request("delete"))
         self.list.customContextMenuRequested.connect(self._menu)
+        self.list.verticalScrollBar().valueChanged.connect(self._prefetch)
         self.list.selectionModel().selectionChanged.connect(self._show_state)
         self._show_state()
 
@@ -205,6 +208,13 @@ class HistoryPanel(QWidget):
         found = self.model_filter.findData(current)
         self.model_filter.setCurrentIndex(max(found, 0))
         self.model_filter.blockSignals(False)
+
+    def _prefetch(self, value: int) -> None:
+        """Ask for the next page before the end is reached, so scrolling never waits."""
+        bar = self.list.verticalScrollBar()
+        near_end = bar.maximum() - value < PREFETCH_PAGES * max(bar.pageStep(), 1)
+        if near_end and self.model.canFetchMore():
+            self.model.fetchMore()
 
     def _keep_selection(self) -> None:
         record = self.selected()

@@ -100,6 +100,7 @@ def test_streamed_variants_arrive_saved_and_decoded(qt_loop, schema, tmp_path, p
         "photo": None,
         "sent": None,
         "sent_mask": None,
+        "painted": None,
     }
     assert card["results"]["1"]["final"] == result.final.name
 

@@ -773,7 +773,7 @@ def test_readme_a_job_keeps_its_own_copies_and_runs_again_from_them(
         # Its folder: the time and the job's UUID; its own copies; a card of every variant.
         assert job.folder.name.endswith(first[:8]) and len(first) == 32
         assert sorted(p.name for p in job.folder.iterdir()) == [
-            "001-v0-final.png", "job.json", "mask.png", "original.png"
+            "001-v0-final.png", "job.json", "mask.png", "original.png", "painted.png"
         ]  # fmt: skip
         card = json.loads((job.folder / "job.json").read_text())
         assert card["id"] == first and card["results"]["0"]["final"] == "001-v0-final.png"
