@@ -51,6 +51,10 @@ REFRESH_DELAY_MS = 250
 RecordRole = Qt.ItemDataRole.UserRole + 1
 MetaRole = Qt.ItemDataRole.UserRole + 2
 Index = QModelIndex | QPersistentModelIndex
+_ROW_ROLES = [  # what a record's update changes (never the size: no new layout)
+    Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.DecorationRole, Qt.ItemDataRole.ToolTipRole,
+    RecordRole, MetaRole,
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -72,12 +76,14 @@ class HistoryFilter:
 
 
 def thumbnail_file(record: JobRecord) -> Path | None:
-    """The image that stands for a job: its first final, else its newest partial, else
-    the photo it was sent."""
+    """The image that stands for a job: its first final, else a partial (the first while
+    the job runs, so each new partial costs no new thumbnail; the newest once it ended),
+    else the photo it was sent."""
     finals = [f.path for f in record.files if f.kind == "final" and not f.missing]
     partials = [f.path for f in record.files if f.kind == "partial" and not f.missing]
+    partial = partials[:1] if record.status == "running" else partials[-1:]
     inputs = [i.path for i in record.inputs if not i.missing]
-    return next(iter(finals or partials[-1:] or inputs), None)
+    return next(iter(finals or partial or inputs), None)
 
 
 def read_thumbnail(path: Path, edge: int = THUMB_PX) -> QImage:
@@ -232,7 +238,7 @@ class HistoryList(QAbstractListModel):
                 self._rows[row] = record
                 self._index_thumbnail(record)
                 index = self.index(row)
-                self.dataChanged.emit(index, index)
+                self.dataChanged.emit(index, index, _ROW_ROLES)
 
     def record(self, row: int) -> JobRecord:
         return self._rows[row]
@@ -338,7 +344,7 @@ class HistoryList(QAbstractListModel):
             # The usual update: the same jobs on top. In place, keeping the pages read
             # below and where the list is scrolled.
             self._rows[: len(rows)] = rows
-            self.dataChanged.emit(self.index(0), self.index(len(rows) - 1))
+            self.dataChanged.emit(self.index(0), self.index(len(rows) - 1), _ROW_ROLES)
         else:
             self.beginResetModel()
             self._rows, self._more, self._fetching = rows, len(rows) == PAGE, False

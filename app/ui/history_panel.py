@@ -5,8 +5,10 @@ actions do is app.ui.history_commands'."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QImage, QKeySequence, QPainter, QPalette, QShortcut
+from PySide6.QtGui import QImage, QKeySequence, QPainter, QPalette, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -29,6 +31,7 @@ from app.services.history import STATUSES, JobRecord
 THUMB = 72  # logical pixels
 SEARCH_DELAY_MS = 80  # typing: one query per pause, not per key
 PREFETCH_PAGES = 3  # read the next page this many screens before the end
+PIXMAPS_KEPT = 300
 ROW = THUMB + 12
 PERIODS = (("Any time", None), ("Today", 0), ("Last 7 days", 7), ("Last 30 days", 30))
 ACTIONS = (
@@ -46,7 +49,29 @@ ACTIONS = (
 
 
 class HistoryDelegate(QStyledItemDelegate):
-    """A row: the thumbnail on the left, the prompt (two lines at most) and the meta line."""
+    """A row: the thumbnail on the left, the prompt (two lines at most) and the meta line.
+    Thumbnails are scaled to the screen's pixels once and kept as pixmaps, so a repaint
+    (a job's images arriving, scrolling) only copies them."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._pixmaps: OrderedDict[tuple[int, float], QPixmap] = OrderedDict()
+
+    def pixmap(self, image: QImage, ratio: float) -> QPixmap:
+        key = (image.cacheKey(), ratio)
+        found = self._pixmaps.get(key)
+        if found is None:
+            edge = round(THUMB * ratio)
+            scaled = image.scaled(edge, edge, Qt.AspectRatioMode.KeepAspectRatio,
+                                  Qt.TransformationMode.SmoothTransformation)  # fmt: skip
+            found = QPixmap.fromImage(scaled)
+            found.setDevicePixelRatio(ratio)
+            self._pixmaps[key] = found
+            while len(self._pixmaps) > PIXMAPS_KEPT:
+                self._pixmaps.popitem(last=False)
+        else:
+            self._pixmaps.move_to_end(key)
+        return found
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
         return QSize(option.rect.width() or 280, ROW)
@@ -60,10 +85,11 @@ class HistoryDelegate(QStyledItemDelegate):
         box = QRect(rect.left() + 6, rect.top() + 6, THUMB, THUMB)
         image = index.data(Qt.ItemDataRole.DecorationRole)
         if isinstance(image, QImage) and not image.isNull():
-            shown = image.size().scaled(box.size(), Qt.AspectRatioMode.KeepAspectRatio)
+            pixmap = self.pixmap(image, painter.device().devicePixelRatioF())
+            shown = pixmap.deviceIndependentSize().toSize()
             target = QRect(0, 0, shown.width(), shown.height())
             target.moveCenter(box.center())
-            painter.drawImage(target, image)
+            painter.drawPixmap(target, pixmap)
         else:
             painter.fillRect(box, palette.color(QPalette.ColorRole.AlternateBase))
         text_left = box.right() + 10
