@@ -6,7 +6,7 @@ app.models.keep."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +17,7 @@ from app.core import composite
 from app.core.imageio import decode_image
 from app.core.limits import open_pixel_limit
 from app.core.mask import read_mask
+from app.core.region import Rect
 from app.core.schema import load_schema
 from app.models.job import Job, Measure
 from app.models.levels import Leveled
@@ -64,8 +65,37 @@ def aligned(job: Job, result: Path) -> Aligned:
     alpha = has_alpha(original_path)
     original = read_rgb(original_path, alpha=alpha)
     height, width = original.shape[:2]
-    fitted = composite.fit_to(read_rgb(result, alpha=alpha), width, height)
+    fitted = in_place(job, read_rgb(result, alpha=alpha), original)
     return Aligned(original, fitted, job_coverage(job, width, height))
+
+
+def in_place(job: Job, result: np.ndarray, original: np.ndarray) -> composite.Fitted:
+    """A result at the original's full size: stretched over it, or, for a job that sent a
+    region (crop to mask), scaled to that region and put in its place."""
+    height, width = original.shape[:2]
+    region = _region(job, width, height)
+    if region is None:
+        return composite.fit_to(result, width, height)
+    placed = composite.fit_to(result, region.width, region.height)
+    full = original.copy()
+    full[region.slices] = placed.pixels
+    return composite.Fitted(full, placed.scaled, placed.source_size)
+
+
+def drift_of(
+    job: Job, original: np.ndarray, fitted: np.ndarray, coverage: np.ndarray
+) -> composite.Drift:
+    """The drift outside the mask: inside the region a region job sent (elsewhere the
+    result is the original), with the heat map at the original's size."""
+    height, width = original.shape[:2]
+    region = _region(job, width, height)
+    if region is None:
+        return composite.drift_map(original, fitted, coverage)
+    part = region.slices
+    drift = composite.drift_map(original[part], fitted[part], coverage[part])
+    heat = np.zeros((height, width), np.uint8)
+    heat[part] = drift.heat
+    return replace(drift, heat=heat)
 
 
 def measure(job: Job, result: Path) -> tuple[Measure, np.ndarray | None]:
@@ -74,8 +104,17 @@ def measure(job: Job, result: Path) -> tuple[Measure, np.ndarray | None]:
     fitted = pair.fitted
     if pair.coverage is None:
         return Measure(None, fitted.scaled, fitted.source_size), None
-    drift = composite.drift_map(pair.original, fitted.pixels, pair.coverage)
+    drift = drift_of(job, pair.original, fitted.pixels, pair.coverage)
     return Measure(drift.share, fitted.scaled, fitted.source_size), drift.heat
+
+
+def _region(job: Job, width: int, height: int) -> Rect | None:
+    """The part of the original the job sent (crop to mask), inside the picture; None for
+    the whole picture."""
+    if job.source.region is None:
+        return None
+    region = Rect(*job.source.region).intersect(Rect.of_size((width, height)))
+    return None if region is None or region.area == 0 else region
 
 
 def to_qimage(pixels: np.ndarray) -> QImage:
@@ -127,13 +166,13 @@ class CompareModel(QObject):
             def load(source: Source) -> np.ndarray:
                 if source.variant is None:
                     return original
-                return composite.fit_to(read_rgb(source.path, alpha=alpha), width, height).pixels
+                return in_place(job, read_rgb(source.path, alpha=alpha), original).pixels
 
             a_px, b_px = load(a), load(b)
             overlay = None
             coverage = job_coverage(job, width, height) if drift_overlay else None
             if coverage is not None and b.variant is not None:
-                heat = composite.drift_map(original, b_px, coverage).heat
+                heat = drift_of(job, original, b_px, coverage).heat
                 overlay = Leveled.of(to_qimage(composite.heat_to_rgba(heat)))
             return Leveled.of(to_qimage(a_px)), Leveled.of(to_qimage(b_px)), overlay
 

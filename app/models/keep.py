@@ -20,9 +20,12 @@ from PIL import Image
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QGuiApplication, QImage
 
+from app.core import composite
 from app.core import original as kept
 from app.core.imageio import decode_image, sniff_format, write_atomic
 from app.core.limits import open_pixel_limit
+from app.core.mask import read_mask
+from app.core.region import Rect, place_back
 from app.models.compare import MAX_PIXELS
 from app.models.display import decode_for_display
 from app.models.document import EditDocument
@@ -152,7 +155,7 @@ class KeepModel(QObject):
         ``paste``, the pasted-back copy in the photo's own space, written next to the
         result under a unique name."""
         file = self._file(job, variant)
-        if paste:
+        if paste or job.source.region is not None:  # a region alone is never the picture
             feather = self.feather_px
 
             def work() -> Path:
@@ -167,10 +170,24 @@ class KeepModel(QObject):
 
     @staticmethod
     def _pasted(job: Job, result: Path, feather: float) -> tuple[np.ndarray, kept.Original]:
-        """In a worker: the result pasted into the photo, in the photo's space."""
-        return kept.pasted_pixels(
-            job.source.kept_space, result, job.source.mask, feather, max_pixels=open_pixel_limit()
-        )
+        """In a worker: the result pasted into the photo, in the photo's space; for a job
+        that sent a region (crop to mask), scaled to that region and pasted there."""
+        limit = open_pixel_limit()
+        if job.source.region is None or job.source.mask is None:
+            return kept.pasted_pixels(
+                job.source.kept_space, result, job.source.mask, feather, max_pixels=limit
+            )
+        original = kept.read_original(job.source.kept_space, max_pixels=limit)
+        width, height = original.size
+        region = Rect(*job.source.region).intersect(Rect.of_size((width, height)))
+        pixels = composite.load_rgb(result, max_pixels=limit, alpha=original.has_alpha)
+        full = np.zeros((height, width, pixels.shape[2]), np.uint8)
+        full[region.slices] = place_back(pixels, region)
+        coverage = read_mask(job.source.mask, (width, height), mode="alpha", max_pixels=limit)
+        # Every pixel the feathered mask touches lies inside the region (the plan holds
+        # every painted pixel), so the zeros around it are never blended in.
+        weight = composite.paste_alpha(coverage, feather)
+        return kept.paste_into(original, full, weight), original
 
     async def copy(self, job: Job, variant: int) -> None:
         image = await load_full(self._file(job, variant))

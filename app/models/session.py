@@ -19,12 +19,15 @@ from PySide6.QtGui import QImage
 
 from app.client import ClientConfig
 from app.core.imageio import ImageFileError, write_atomic
+from app.core.limits import open_pixel_limit
 from app.core.mask import coverage_png, to_api_png
 from app.core.providers import LOCAL_VARIANT_HEADER, Provider
+from app.core.region import RegionPlan
 from app.core.request import EditRequest
 from app.core.schema import Schema
 from app.core.sending import fit_for_sending, output_note
 from app.core.validation import Problem, validate_files
+from app.models.crop import CropFiles, CropModel, write_crop
 from app.models.document import EditDocument
 from app.models.inputs import InputsModel
 from app.models.job import JobSource
@@ -34,6 +37,8 @@ from app.models.settings import SPLIT_STREAMS, Settings
 from app.models.tasks import TaskRunner
 from app.services.engine_process import LocalEngineProcess
 from app.services.keys import KeyStore
+
+OPEN_LIMIT = open_pixel_limit()  # the photo the designer opened may be larger than the API's
 
 
 class EditorSession(QObject):
@@ -65,6 +70,7 @@ class EditorSession(QObject):
         self.settings = settings
         self.params = ParametersModel(schema, self)
         self.inputs = InputsModel(schema, self)
+        self.crop = CropModel(document, self.params, schema.files.max_pixels, self)
         self.inputs.work_dir = document.work_dir = work_dir
         self.document = document
         self.mask = document.mask
@@ -131,32 +137,61 @@ class EditorSession(QObject):
         # Copy on this thread (a memcpy) so a stroke cannot tear the mask being encoded.
         coverage = self.mask.mask.copy() if self.mask.has_painting() else None
         files = self.schema.files
+        values = self.params.request_values()
+        region = None
         try:
             mask_path = await self._write_mask(coverage) if coverage is not None else None
             painted = await self._write_painted(coverage) if coverage is not None else None
-            sent = await asyncio.to_thread(
-                fit_for_sending,
-                images[0],
-                coverage,
-                self.work_dir,
-                max_pixels=files.max_pixels,
-                max_bytes=files.max_file_bytes,
-                mask=mask_path,
-            )
-        except ImageFileError as exc:
+            cropped = await self._crop(images[0], coverage)
+            if cropped is not None:  # crop to mask: the region at a size the model takes
+                plan, crop_files = cropped
+                region, values = tuple(plan.region), {**values, "size": plan.size}
+                extra = (crop_files.context,) if crop_files.context else ()
+                wire, wire_mask = (crop_files.image, *extra, *images[1:]), crop_files.mask
+            else:
+                sent = await asyncio.to_thread(
+                    fit_for_sending,
+                    images[0],
+                    coverage,
+                    self.work_dir,
+                    max_pixels=files.max_pixels,
+                    max_bytes=files.max_file_bytes,
+                    mask=mask_path,
+                )
+                wire, wire_mask = (sent.image, *images[1:]), sent.mask
+        except (ImageFileError, ValueError) as exc:
             self.generate_refused.emit([Problem("image", str(exc), file=str(images[0]))])
             return None
-        wire = (sent.image, *images[1:])
-        problems, _ = await asyncio.to_thread(validate_files, wire, sent.mask, self.schema)
+        problems, _ = await asyncio.to_thread(validate_files, wire, wire_mask, self.schema)
         if problems:
             self.generate_refused.emit(problems)
             return None
-        request = EditRequest(images=wire, values=self.params.request_values(), mask=sent.mask)
+        request = EditRequest(images=wire, values=values, mask=wire_mask)
         self._running_intent = intent
         self.mask.undo_stack.setClean()  # the mask is kept with the job
         self.settings.remember_prompt(str(request.values.get("prompt", "")))
-        source = JobSource(images[0], mask_path, photo=self._photo(images[0]), painted=painted)
+        source = JobSource(
+            images[0], mask_path, region, photo=self._photo(images[0]), painted=painted
+        )
         return self.submit(request, source)
+
+    async def _crop(
+        self, first: Path, coverage: np.ndarray | None
+    ) -> tuple[RegionPlan, CropFiles] | None:
+        """Crop to mask's plan and files, in a worker; None to send the whole picture (the
+        switch is off, nothing is painted, or the region would be the whole picture)."""
+        crop, files = self.crop, self.schema.files
+        if not crop.enabled or coverage is None:
+            return None
+        plan = await asyncio.to_thread(crop.plan_now, coverage)
+        if plan is None or plan.whole_photo:
+            return None
+        written = await asyncio.to_thread(
+            write_crop, first, coverage, plan, self.work_dir,
+            max_pixels=OPEN_LIMIT, max_bytes=files.max_file_bytes,
+            context=crop.context_image,
+        )  # fmt: skip
+        return plan, written
 
     def _photo(self, first: Path) -> Path | None:
         """The designer's own file when the first input is its working copy."""

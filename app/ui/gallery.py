@@ -68,6 +68,7 @@ class VariantTile(QFrame):
         super().__init__(parent)
         self.job_id, self.variant = job.id, variant
         self.result: VariantResult = job.result(variant)
+        self.region = job.source.region  # crop to mask: the region the job sent
         self.details = job.details()
         self._paste_back = paste_back
         self.setToolTip(self.details)
@@ -168,7 +169,10 @@ class VariantTile(QFrame):
         parts = []
         if drift is not None and drift.share is not None:
             parts.append(f"drift {drift.share * 100:.1f}% outside the mask")
-        if drift is not None and drift.scaled:
+        region = self.region
+        if drift is not None and region is not None:  # crop to mask: full detail, in place
+            parts.append(f"placed in its {region[2]}×{region[3]} region")
+        elif drift is not None and drift.scaled:
             parts.append(f"scaled from {drift.source_size[0]}×{drift.source_size[1]}")
         self.measure_label.setText(" · ".join(parts))
         self.measure_label.setVisible(bool(parts))

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBox
 from app.models.session import EditorSession
 from app.models.settings import SPLIT_STREAMS
 from app.ui.bind import bind
+from app.ui.crop_controls import CropControls
 from app.ui.prompt_box import PromptBox
 
 
@@ -49,6 +50,8 @@ class GeneratePanel(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.reason)
         layout.addWidget(self.size_note)
+        self.crop = CropControls(session.crop, self)
+        layout.addWidget(self.crop)
         layout.addWidget(self.split)
         layout.addWidget(self.split_note)
 
@@ -61,6 +64,7 @@ class GeneratePanel(QWidget):
         params.value_changed.connect(self._update_size_note)
         session.document.picture_changed.connect(self._update_size_note)
         session.provider_changed.connect(self._update_size_note)
+        session.crop.changed.connect(self._update_size_note)
         self._update_split()
         self._update_size_note()
 
@@ -80,7 +84,8 @@ class GeneratePanel(QWidget):
         self.split_note.setVisible(relevant and self.split.isChecked())
 
     def _update_size_note(self, *_: object) -> None:
-        note = self._session.output_note()
+        # Crop to mask keeps the detail: the warning about a shrunk result does not apply.
+        note = "" if self._session.crop.enabled else self._session.output_note()
         self.size_note.setText(note)
         self.size_note.setVisible(bool(note))
 

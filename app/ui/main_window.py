@@ -24,6 +24,7 @@ from app.models.session import EditorSession, refused_text
 from app.ui.canvas.toolbars import ToolOptionsBar, ToolPalette
 from app.ui.canvas.view import MaskCanvas
 from app.ui.compare_panel import ComparePanel
+from app.ui.crop_controls import connect_canvas
 from app.ui.error_bar import ErrorBar
 from app.ui.file_commands import FileCommands
 from app.ui.first_run import FirstRunPanel
@@ -145,6 +146,7 @@ class MainWindow(QMainWindow):
         session.inputs.changed.connect(self._update_first_run)
         session.document.opened.connect(self._update_first_run)
         self.runner.problem.connect(self.error_bar.show_problem)
+        connect_canvas(self.canvas, session.crop)
         self.results.message.connect(self.statusBar().showMessage)
         self.inputs.add_requested.connect(self.files.add_inputs)
         self.first_run.open_requested.connect(self.files.open_image)

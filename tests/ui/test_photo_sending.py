@@ -63,6 +63,9 @@ def test_a_photo_over_the_limit_is_sent_scaled_and_comes_back_full_size(
         await until(lambda: editor.engine.url is not None)
         session.document.open(photo)
         await until(lambda: window.canvas.has_image() and session.inputs.first is not None)
+        # Over the limit, crop to mask is on by default; this test is about the whole photo.
+        assert session.crop.enabled
+        window.generate_panel.crop.switch.click()
         window.canvas.brush.set_size(30)
         paint(editor, [(200 + 10 * i, 200) for i in range(10)])
         QTest.keyClicks(window.prompt, "fill it")
@@ -117,6 +120,8 @@ def test_the_prompt_panel_warns_when_the_model_returns_far_fewer_pixels(
         await until(window.canvas.has_image)
 
     qt_loop.run(opened(), timeout=30)
+    # No size of the model fits this API's pixel limit: no crop to mask, so the warning.
+    assert not session.crop.enabled
     assert note.isVisible()
     assert "1.6 MP" in note.text() and "3000x2200" in note.text()
     # gpt-image-2 returns up to 8.3 MP: no warning for this photo.

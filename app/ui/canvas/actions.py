@@ -28,6 +28,7 @@ TOOLS: tuple[tuple[ToolKind, str, str], ...] = (
     (ToolKind.LASSO, "Lasso", "L"),
     (ToolKind.POLYGON, "Polygon", "P"),
     (ToolKind.PAN, "Hand", "H"),
+    (ToolKind.REGION, "Region", "C"),
 )
 
 TOOL_HINTS = {
@@ -38,6 +39,8 @@ TOOL_HINTS = {
     ToolKind.LASSO: "draw around an area freehand; right-drag or Alt subtracts",
     ToolKind.POLYGON: "click the corners; double-click or Enter closes, Esc cancels",
     ToolKind.PAN: "drag to move the view (also Space+drag or the middle button)",
+    ToolKind.REGION: "crop to mask: drag inside the dashed frame to move the region sent, "
+    "a corner or an edge to resize it",
 }
 
 

@@ -24,6 +24,7 @@ class ToolKind(StrEnum):
     LASSO = "lasso"
     POLYGON = "polygon"
     PAN = "pan"
+    REGION = "region"  # crop to mask: move or resize the region sent
 
 
 @dataclass(frozen=True)

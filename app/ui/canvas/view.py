@@ -36,6 +36,7 @@ from app.ui.canvas.hints import hud_rect, paint_drop_hint, paint_hud, paint_pict
 from app.ui.canvas.layers import MaskItem, PhotoItem
 from app.ui.canvas.pointer_events import PointerEventsMixin
 from app.ui.canvas.preview import ShapePreviewItem
+from app.ui.canvas.region_frame import RegionFrameItem, RegionTool
 from app.ui.canvas.shape_tools import EllipseTool, LassoTool, PolygonTool, RectangleTool
 from app.ui.canvas.tools import PanTool, Tool, ToolKind
 from app.ui.zoom_view import ZoomView
@@ -82,6 +83,7 @@ class MaskCanvas(PointerEventsMixin, DropMixin, ZoomView):
     tool_changed = Signal(str)
     """The current tool, a ToolKind value."""
     overlay_changed = Signal()
+    region_dragged = Signal(object)  # (x, y, w, h): the Region tool moved or resized the frame
     image_opened = Signal(str)
     """A picture is shown (its file's path, or a name); see EditDocument.opened."""
     image_open_failed = Signal(str)
@@ -116,7 +118,9 @@ class MaskCanvas(PointerEventsMixin, DropMixin, ZoomView):
         self.preview = ShapePreviewItem()
         self.brush_cursor = BrushCursorItem()
         self.brush_cursor.setVisible(False)
-        for item in (self.photo, self.mask_item, self.preview, self.brush_cursor):
+        self.region_frame = RegionFrameItem()
+        for item in (self.photo, self.mask_item, self.region_frame, self.preview,
+                     self.brush_cursor):  # fmt: skip
             self._scene.addItem(item)
         self.setScene(self._scene)
 
@@ -130,6 +134,7 @@ class MaskCanvas(PointerEventsMixin, DropMixin, ZoomView):
                 LassoTool(self),
                 PolygonTool(self),
                 PanTool(self),
+                RegionTool(self, self.region_frame),
             )
         }
         self._tool = self._tools[ToolKind.BRUSH]
@@ -253,6 +258,12 @@ class MaskCanvas(PointerEventsMixin, DropMixin, ZoomView):
     def tool(self) -> ToolKind:
         return self._tool.kind
 
+    def show_region(self, region: tuple[int, int, int, int] | None) -> None:
+        """Draw the region crop to mask sends (None: no frame)."""
+        size = self._scene_size()
+        bounds = QRectF(0, 0, size.width(), size.height())
+        self.region_frame.set_rect(QRectF(*region) if region else None, bounds)
+
     def set_tool(self, kind: ToolKind | str) -> None:
         kind = ToolKind(kind)
         if kind == self._tool.kind:
@@ -314,6 +325,7 @@ class MaskCanvas(PointerEventsMixin, DropMixin, ZoomView):
         scale = self.view_scale()
         self.brush_cursor.set_view_scale(scale)
         self.preview.set_view_scale(scale)
+        self.region_frame.set_view_scale(scale)
         super()._on_view_scaled()
 
     def _zoom_by_wheel(self, zoom: float, anchor: QPointF) -> None:
