@@ -7,7 +7,7 @@ Shown, the page hands the keyboard to the view, so its keys work from the first 
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtCore import QRectF, QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QImage, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -45,11 +45,17 @@ class ComparePanel(QWidget):
             "Where the variant changed the original outside the mask: the hotter, the larger "
             "the change. It stays with its variant when A and B are flipped."
         )
+        self.region_button = QPushButton("Zoom to region")
+        self.region_button.setToolTip("Show the region crop to mask sent, as large as fits (R)")
+        self.region_button.clicked.connect(self.zoom_to_region)
+        self.region_button.setShortcut("R")
+        self.region_button.setVisible(False)
+        self._region: tuple[int, int, int, int] | None = None
         back = QPushButton("Back to painting")
         back.clicked.connect(self.close_requested)
         for box in (self.a, self.b):
             box.currentIndexChanged.connect(self._emit_selection)
-        for control in (self.a, self.b, self.drift, back):
+        for control in (self.a, self.b, self.drift, self.region_button, back):
             # Clicked, they leave the keyboard with the pictures; Tab still reaches them.
             control.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         row = QHBoxLayout()
@@ -59,6 +65,7 @@ class ComparePanel(QWidget):
         row.addWidget(QLabel("B"))
         row.addWidget(self.b, 1)
         row.addWidget(self.drift)
+        row.addWidget(self.region_button)
         row.addWidget(back)
         self.view = CompareWidget(overlay_on_request=True)
         self.view.set_overlay_visible(self.drift.isChecked())
@@ -83,6 +90,15 @@ class ComparePanel(QWidget):
             self.a.setCurrentIndex(a_index)
             self.b.setCurrentIndex(b_index)
         self._emit_selection()
+
+    def set_region(self, region: tuple[int, int, int, int] | None) -> None:
+        """The region the compared job sent (crop to mask), or None: Zoom to region."""
+        self._region = region
+        self.region_button.setVisible(region is not None)
+
+    def zoom_to_region(self) -> None:
+        if self._region is not None:
+            self.view.zoom_to_rect(QRectF(*self._region))
 
     def show_pair(
         self,

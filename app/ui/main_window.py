@@ -233,6 +233,7 @@ class MainWindow(QMainWindow):
             return
         results = [i for i, s in enumerate(sources) if s.variant is not None]
         chosen = next((i for i in results if sources[i].variant == variant), results[0])
+        self.compare_panel.set_region(job.source.region if job is not None else None)
         self.compare_panel.set_sources(sources, 0, chosen)
         self.stack.setCurrentWidget(self.compare_panel)
         self.compare_action.setChecked(True)

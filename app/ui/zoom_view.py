@@ -144,6 +144,19 @@ class ZoomView(QGraphicsView):
         self._fit_mode = True
         self._on_view_scaled()
 
+    def zoom_to_rect(self, rect: QRectF) -> None:
+        """Show ``rect`` (image coordinates) as large as the view allows, centred."""
+        if not self.has_image() or rect.isEmpty():
+            return
+        room_w = max(1, self.viewport().width() - 2 * self._fit_margin)
+        room_h = max(1, self.viewport().height() - 2 * self._fit_margin)
+        zoom = min(room_w / rect.width(), room_h / rect.height()) * self._dpr()
+        scale = min(MAX_ZOOM, max(self._min_zoom(), zoom)) / self._dpr()
+        self.setTransform(QTransform.fromScale(scale, scale))
+        self.centerOn(rect.center())
+        self._fit_mode = False
+        self._on_view_scaled()
+
     def pan_by(self, dx: float, dy: float) -> None:
         # Out of fit mode before the scroll bars move: their listeners (the compare widget
         # locking its panes) read fit_mode.

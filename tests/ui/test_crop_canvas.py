@@ -158,6 +158,19 @@ def test_generate_sends_the_region_at_the_planned_size_and_records_it(
     qt_loop.run(until(lambda: f"placed in its {w}×{h} region" in tile.measure_label.text()))
     with HistoryStore.open(default_path()) as store:
         assert store.get_job(job.id).region == tuple(plan.region)
+    # The compare view: the full-resolution photo with the result in place; Zoom to region.
+    window.show_compare(job.id)
+    panel = window.compare_panel
+    qt_loop.run(until(lambda: panel.view.left_view.has_image()), timeout=30)
+    assert panel.region_button.isVisible()
+    panel.view.fit()
+    fitted = panel.view.zoom
+    QTest.mouseClick(panel.region_button, Qt.MouseButton.LeftButton)
+    assert panel.view.zoom > 2 * fitted
+    view = panel.view.left_view
+    centre = view.to_image(QPointF(view.viewport().width() / 2, view.viewport().height() / 2))
+    assert abs(centre.x() - (plan.region.x + plan.region.width / 2)) < 4
+    window.toggle_compare(False)
     # Kept at full resolution: the region pasted through the mask, the rest exact.
     keep = window.keep
     saved = qt_loop.run(keep.save(job, 0, tmp_path / "kept.png", paste=True), timeout=60)

@@ -13,7 +13,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, replace
 from typing import Any
 
-from PySide6.QtCore import QPointF, QSignalBlocker, QSize, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, QSignalBlocker, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QFrame,
@@ -347,6 +347,11 @@ class CompareWidget(QWidget):
 
     def actual_size(self) -> None:
         self.left_view.actual_size()
+
+    def zoom_to_rect(self, rect: QRectF) -> None:
+        """Show ``rect`` of the pictures as large as the panes allow (crop to mask's
+        region, say)."""
+        self.left_view.zoom_to_rect(rect)
 
     def zoom_in(self) -> None:
         self.left_view.zoom_in()
