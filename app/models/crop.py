@@ -72,6 +72,7 @@ class CropModel(QObject):
         self._chosen = True
         if on != self.enabled:
             self.enabled = on
+            self._hold_size()
             self.changed.emit()
             self.schedule()
 
@@ -134,7 +135,13 @@ class CropModel(QObject):
     def _set_plan(self, serial: int, plan: RegionPlan | None, problem: str = "") -> None:
         if serial == self._serial and (plan != self.plan or problem != self.problem):
             self.plan, self.problem = plan, problem
+            self._hold_size()
             self.changed.emit()
+
+    def _hold_size(self) -> None:
+        """While a region is planned, its size is the request's: the Size field says so."""
+        plan = self.plan if self.enabled else None
+        self._params.hold("size", f"Crop to mask asks for {plan.size}." if plan else None)
 
     def _on_reset(self, *_: object) -> None:
         self.frame = None
@@ -157,6 +164,7 @@ class CropModel(QObject):
         on = picture is not None and self.whole_photo_shrinks(picture.size)
         if on != self.enabled:
             self.enabled = on
+            self._hold_size()
             self.changed.emit()
         self.schedule()
 

@@ -36,6 +36,7 @@ class ParametersModel(QObject):
         self._schema = schema
         self._values: dict[str, Any] = {s.name: s.default for s in schema.value_fields}
         self._problems: list[Problem] = []
+        self._held: dict[str, str] = {}
         self._revalidate()
 
     @property
@@ -78,7 +79,20 @@ class ParametersModel(QObject):
         if "prompt" in values:
             self.set_value("prompt", values["prompt"])
 
+    def hold(self, name: str, reason: str | None) -> None:
+        """Another control sets this field for now (crop to mask sets ``size``): shown
+        disabled with ``reason``, its own value kept for later. None releases it."""
+        if self._held.get(name) != reason:
+            if reason is None:
+                self._held.pop(name, None)
+            else:
+                self._held[name] = reason
+            self._revalidate()  # the states and the notes beneath the fields
+
     def state(self, name: str) -> FieldState:
+        held = self._held.get(name)
+        if held:
+            return FieldState(False, held)
         reason = self.rules.reason_unsupported(name)
         if reason:
             return FieldState(False, reason)

@@ -75,6 +75,12 @@ def test_the_frame_follows_the_mask_and_the_region_tool_moves_it(
         line.text()
     )
     assert line.isVisible()
+    # The Size field is set by crop to mask for now, and says so beneath it.
+    window.docks["params"].raise_()
+    size_note, size_box = window.params.notes["size"], window.params.editors["size"]
+    qt_loop.run(until(lambda: window.docks["params"].widget().isEnabled()))
+    assert not session.params.state("size").enabled and not size_box.isEnabled()
+    assert size_note.isVisible() and f"asks for {plan.size}" in size_note.text()
     # Painting more moves the frame with the mask.
     paint(made, [(2400 + 10 * i, 300) for i in range(8)])
     qt_loop.run(until(lambda: crop.plan.region.contains(mask_bounds(session.mask.mask, 1))))
@@ -94,6 +100,10 @@ def test_the_frame_follows_the_mask_and_the_region_tool_moves_it(
     window.generate_panel.crop.switch.click()
     qt_loop.run(until(lambda: not canvas.region_frame.isVisible()))
     assert not crop.enabled and not line.isVisible()
+    window.docks["params"].raise_()
+    qt_loop.run(until(lambda: window.docks["params"].widget().isEnabled()))
+    assert session.params.state("size").enabled and size_box.isEnabled()
+    assert not size_note.isVisible()
 
 
 def test_a_small_photo_starts_in_whole_image_mode(qt_loop, made: Editor, tmp_path: Path) -> None:
