@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
 import os
 import sys
 import tempfile
@@ -20,12 +19,21 @@ from urllib.parse import urlsplit
 from app import __version__
 from app.cli_history import EditRecording, add_history_command
 from app.cli_report import Reporter, ResultWriter
+from app.cli_send import (
+    Cropped,
+    add_crop_flags,
+    check_crop_flags,
+    crop_first,
+    crop_sources,
+    fit_first,
+    pixels_argument,
+    working_copies,
+)
+from app.cli_serve import add_serve_command
 from app.core.errors import ErrorKind
 from app.core.events import CompletedImage
-from app.core.imageio import ImageFileError
 from app.core.limits import open_pixel_limit
 from app.core.original import DEFAULT_FEATHER_PX, paste_back_file
-from app.core.photo import working_copy
 from app.core.providers import LOCAL_VARIANT_HEADER, is_loopback_host
 from app.core.request import EditRequest
 from app.core.schema import FieldSpec, Schema, SchemaError, load_schema
@@ -109,7 +117,7 @@ def build_parser(schema: Schema) -> argparse.ArgumentParser:
         dest="command", metavar="{" + ",".join(COMMANDS) + "}", parser_class=_Parser
     )
     _add_edit_command(commands, schema)
-    _add_serve_command(commands)
+    add_serve_command(commands)
     add_history_command(commands, lambda sub, for_rerun: _add_connection(sub, schema, for_rerun))
     return parser
 
@@ -153,6 +161,7 @@ def _add_edit_command(commands: Any, schema: Schema) -> None:
         help="with --paste-back: how far inside the mask the blend reaches full strength "
         f"(default {DEFAULT_FEATHER_PX}, as in the editor)",
     )
+    add_crop_flags(edit)
     edit.set_defaults(handler=_run_edit, edit_parser=edit)
 
 
@@ -201,15 +210,7 @@ def _add_connection(parser: argparse.ArgumentParser, schema: Schema, for_rerun: 
 
 
 def _feather(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a number of pixels; give one such as {DEFAULT_FEATHER_PX}"
-        ) from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"{text} pixels: give 0 or more pixels")
-    return value
+    return pixels_argument(text, example=DEFAULT_FEATHER_PX)
 
 
 def _add_field_flag(parser: argparse.ArgumentParser, spec: FieldSpec, schema: Schema) -> None:
@@ -261,61 +262,11 @@ def _parser_for(spec: FieldSpec) -> Callable[[str], Any]:
 def _run_edit(args: argparse.Namespace, schema: Schema) -> int:
     if args.feather is not None and not args.paste_back:
         args.edit_parser.error("argument --feather: only with --paste-back (it feathers the paste)")
+    check_crop_flags(args, args.edit_parser)
     # Photos are sent as their upright 8-bit sRGB working copies (app.core.photo), kept in
     # a temporary folder until the run ends; messages name the designer's files.
     with tempfile.TemporaryDirectory(prefix="retouch-working-", ignore_cleanup_errors=True) as tmp:
         return _edit(args, schema, Path(tmp))
-
-
-def _working_copies(
-    images: list[Path], work_dir: Path, max_pixels: int
-) -> tuple[list[NamedSource], list[Problem]]:
-    """What is sent for each --image (the file itself, or its working copy, named as the
-    designer's file), and the problems of the images that could not be opened."""
-    sources, problems = [], []
-    for path in images:
-        try:
-            copy = working_copy(path, work_dir, max_pixels=max_pixels)
-        except ImageFileError as exc:
-            problems.append(Problem("image", str(exc), file=str(path), code=exc.code))
-            copy = path
-        sources.append(NamedSource(copy, str(path)))
-    return sources, problems
-
-
-def _fit_first(
-    sources: list[NamedSource], mask: Path | None, schema: Schema, work_dir: Path, report: Reporter
-) -> tuple[list[NamedSource], Path | None, list[Problem]]:
-    """A first image over the API's limits is sent scaled, with its mask scaled to match
-    (app.core.sending); the mask given is in the photo's upright coordinates."""
-    from PIL import Image
-
-    from app.core.mask import read_mask
-    from app.core.sending import fit_for_sending
-
-    first = sources[0]
-    path = Path(first.source)
-    files = schema.files
-    try:
-        with Image.open(path) as header:
-            size = header.size
-    except (OSError, Image.DecompressionBombError):
-        return sources, mask, []  # validation names the problem
-    if size[0] * size[1] <= files.max_pixels and path.stat().st_size < files.max_file_bytes:
-        return sources, mask, []
-    coverage = None
-    try:
-        if mask is not None:
-            coverage = read_mask(mask, size, mode="alpha", max_pixels=open_pixel_limit())
-        sent = fit_for_sending(
-            path, coverage, work_dir, max_pixels=files.max_pixels, max_bytes=files.max_file_bytes
-        )
-    except ImageFileError as exc:
-        field_name = "mask" if coverage is None and mask is not None else "image"
-        named = str(mask) if field_name == "mask" else first.name
-        return sources, mask, [Problem(field_name, str(exc), file=named)]
-    report.scaled(first.name, size, sent.size)
-    return [NamedSource(sent.image, first.name), *sources[1:]], sent.mask, []
 
 
 def _edit(args: argparse.Namespace, schema: Schema, work_dir: Path) -> int:
@@ -331,14 +282,24 @@ def _edit(args: argparse.Namespace, schema: Schema, work_dir: Path) -> int:
             # A loopback URL is almost always the local engine, which has its own models.
             local = schema.model_names("local")
             values[spec.name] = local[0] if loopback and local else spec.default
-    problems = validate_values(values, schema)
-    sources, copy_problems = _working_copies(args.image, work_dir, open_pixel_limit())
-    mask = args.mask
-    if not copy_problems:
-        sources, mask, fit_problems = _fit_first(sources, mask, schema, work_dir, report)
-        copy_problems += fit_problems
+    mask, cropped, unchecked = args.mask, None, set[str]()
+    if args.crop_to_mask:  # the first image is cut out here; the others as ever
+        sources, copy_problems = working_copies(args.image[1:], work_dir, open_pixel_limit())
+        cropped, crop_problems = crop_first(args, values, schema, work_dir, report)
+        if cropped is not None:
+            sources, mask = crop_sources(cropped, sources)
+        else:  # nothing is sent: the problems say why, the photo as it is is not checked
+            first = NamedSource(args.image[0], str(args.image[0]))
+            sources, mask, unchecked = [first, *sources], None, {first.name}
+            copy_problems = crop_problems + copy_problems
+    else:
+        sources, copy_problems = working_copies(args.image, work_dir, open_pixel_limit())
+        if not copy_problems:
+            sources, mask, fit_problems = fit_first(sources, mask, schema, work_dir, report)
+            copy_problems += fit_problems
+    problems = validate_values(values, schema)  # with the size crop to mask asks for
     file_problems, _ = validate_files(sources, mask, schema)
-    unopened = {problem.file for problem in copy_problems}
+    unopened = {problem.file for problem in copy_problems} | unchecked
     problems += copy_problems + [
         p for p in file_problems if not (p.field == "image" and p.file in unopened)
     ]
@@ -374,9 +335,14 @@ def _edit(args: argparse.Namespace, schema: Schema, work_dir: Path) -> int:
     )
     images = tuple(Path(source.source) for source in sources)
     request = EditRequest(images=images, values=values, mask=mask)
-    recording = None if args.no_history else EditRecording.start(args, values)
+    recording = None
+    if not args.no_history:
+        region = tuple(cropped.plan.region) if cropped is not None else None
+        recording = EditRecording.start(args, values, region=region)
     writer = ResultWriter(args.out, on_saved=recording.saved if recording else None)
-    return asyncio.run(_stream_to_disk(config, schema, request, writer, report, args, recording))
+    return asyncio.run(
+        _stream_to_disk(config, schema, request, writer, report, args, recording, cropped)
+    )
 
 
 async def _stream_to_disk(
@@ -387,6 +353,7 @@ async def _stream_to_disk(
     report: Reporter,
     args: argparse.Namespace,
     recording: EditRecording | None = None,
+    cropped: Cropped | None = None,
 ) -> int:
     from app.client import ImageEditClient
     from app.client.errors import user_error
@@ -398,13 +365,18 @@ async def _stream_to_disk(
                 split = not args.single_request
                 async for event in client.variants(request, split_streams=split):
                     path = await asyncio.to_thread(writer.write, event)
-                    pasted = None
-                    if args.paste_back and isinstance(event, CompletedImage):
-                        pasted = await asyncio.to_thread(_paste_back, args, schema, path)
+                    pasted = drift = None
+                    final = isinstance(event, CompletedImage)
+                    if cropped is not None and final:  # inside the region, outside the mask
+                        drift = await asyncio.to_thread(cropped.drift, path)
+                        if recording is not None:
+                            await asyncio.to_thread(recording.drift, event.variant, drift)
+                    if args.paste_back and final:
+                        pasted = await asyncio.to_thread(_paste_back, args, path, cropped)
                         writer.pasted.append(pasted)
                         if recording is not None:
                             await asyncio.to_thread(recording.pasted, event.variant, pasted)
-                    report.image(event, path, pasted)
+                    report.image(event, path, pasted, drift=drift)
             except Exception as exc:  # every failure is reported, with what arrived before it
                 error = user_error(
                     exc,
@@ -423,10 +395,13 @@ async def _stream_to_disk(
             recording.finish(status, writer.usage.to_json(), request_id)
 
 
-def _paste_back(args: argparse.Namespace, schema: Schema, result: Path) -> Path:
+def _paste_back(args: argparse.Namespace, result: Path, cropped: Cropped | None) -> Path:
     """``<result>-pasted.png`` (or .tif) beside the result: the result on the designer's
-    first image through the mask, in the photo's own size, profile and depth."""
+    first image through the mask (in its region, with crop to mask), in the photo's own
+    size, profile and depth."""
     feather = DEFAULT_FEATHER_PX if args.feather is None else args.feather
+    if cropped is not None:
+        return cropped.paste(result, feather)
     return paste_back_file(
         args.image[0], result, args.mask, feather, result.parent,
         max_pixels=open_pixel_limit(),
@@ -450,42 +425,3 @@ EXIT_CODES = {
 
 def _is_loopback(url: str) -> bool:
     return is_loopback_host(urlsplit(url).hostname or "")
-
-
-# --- retouch serve -------------------------------------------------------------------
-
-
-def _add_serve_command(commands: Any) -> None:
-    serve = commands.add_parser(
-        "serve",
-        help="run the local engine as an OpenAI-compatible server",
-        description="Run the built-in local engine: POST /v1/images/edits (and "
-        "/v1/image/edits) on loopback. The first line printed is the URL.",
-    )
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000, help="0 picks a free port")
-    serve.add_argument(
-        "--token",
-        default=None,
-        help="require 'Authorization: Bearer TOKEN' (default: $RETOUCH_ENGINE_TOKEN, if set)",
-    )
-    serve.add_argument(
-        "--exit-with-stdin",
-        action="store_true",
-        help="stop when standard input closes (the editor runs the engine this way, so it "
-        "never outlives the editor)",
-    )
-    serve.set_defaults(handler=_run_serve)
-
-
-def _run_serve(args: argparse.Namespace, schema: Schema) -> int:
-    token = args.token or os.environ.get("RETOUCH_ENGINE_TOKEN") or None
-    if not _is_loopback(f"http://{args.host}/"):
-        print(
-            f"retouch: warning: serving on {args.host}, reachable from other machines"
-            + ("" if token else " and without a token (set --token)"),
-            file=sys.stderr,
-        )
-    from app.engine.server import serve
-
-    return serve(host=args.host, port=args.port, token=token, exit_with_stdin=args.exit_with_stdin)

@@ -62,9 +62,13 @@ class EditRecording:
         args: argparse.Namespace,
         values: Mapping[str, Any],
         warn: Callable[[str], None] = _warn,
+        *,
+        region: tuple[int, int, int, int] | None = None,
     ) -> EditRecording | None:
         """Record the job about to be sent (the designer's own --image and --mask files
-        are stored), or None (said through ``warn``) when the history cannot be written."""
+        are stored), or None (said through ``warn``) when the history cannot be written.
+        ``region``: with --crop-to-mask, the region of the first image sent (x, y, w, h);
+        the crop options are recorded with it, so that a re-run crops again."""
         try:
             store = open_history(warn)
         except HistoryError as exc:
@@ -78,6 +82,12 @@ class EditRecording:
             "force_image_array": args.force_image_array,
             **({"rerun_of": args.rerun_of} if getattr(args, "rerun_of", None) else {}),
         }
+        if region is not None:
+            options["crop_to_mask"] = {
+                "padding": args.padding,
+                "context_image": args.context_image,
+                "allow_experimental_size": args.allow_experimental_size,
+            }
         try:
             store.begin_job(
                 job_id,
@@ -91,6 +101,7 @@ class EditRecording:
                 folder=args.out,
                 input_names=getattr(args, "input_names", None),
                 mask_name=getattr(args, "mask_name", None),
+                region=region,
                 paste_back=paste_back,
                 options=options,
             )
@@ -111,6 +122,15 @@ class EditRecording:
 
     def pasted(self, variant: int, path: Path) -> None:
         self._add(variant, "pasted", path, None)
+
+    def drift(self, variant: int, share: float | None) -> None:
+        """A final's drift (crop to mask: measured inside the region, outside the mask)."""
+        if self._failed:
+            return
+        try:
+            self.store.set_drift(self.job_id, variant, share)
+        except HistoryError as exc:
+            self._fail(exc)
 
     def finish(self, status: str, usage: Mapping[str, Any] | None, request_id: str | None) -> None:
         """Record the outcome (tried even after a failure: the disk may have room again),
@@ -336,10 +356,11 @@ def rerun_argv(record: JobRecord, schema: Schema, args: argparse.Namespace) -> l
         argv += ["--image", str(stored.path)]
     if record.mask:
         argv += ["--mask", str(record.mask.path)]
+    crop = record.options.get("crop_to_mask")
     for spec in schema.value_fields:
         value = record.params.get(spec.name)
-        if value is None:
-            continue
+        if value is None or (crop is not None and spec.name == "size"):
+            continue  # crop to mask plans the size again (the same, for the same files)
         if spec.kind == "boolean":
             argv.append(spec.flag if value else f"--no-{spec.flag[2:]}")
         else:
@@ -356,10 +377,24 @@ def rerun_argv(record: JobRecord, schema: Schema, args: argparse.Namespace) -> l
         argv.append("--force-image-array")
     if given.get("single_request") or options.get("split_streams") is False:
         argv.append("--single-request")
+    if isinstance(crop, dict):
+        argv += _crop_argv(crop)
     if record.paste_back is not None:
         argv.append("--paste-back")
         feather = record.paste_back.get("feather")
         if feather is not None:
             argv.append(f"--feather={feather}")
     argv += ["--out", str(args.out)] + (["--json"] if args.json else [])
+    return argv
+
+
+def _crop_argv(crop: Mapping[str, Any]) -> list[str]:
+    """The --crop-to-mask flags a recorded crop-to-mask run was given."""
+    argv = ["--crop-to-mask"]
+    if isinstance(crop.get("padding"), int):
+        argv.append(f"--padding={crop['padding']}")
+    if crop.get("context_image"):
+        argv.append("--context-image")
+    if crop.get("allow_experimental_size"):
+        argv.append("--allow-experimental-size")
     return argv

@@ -9,13 +9,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from app.core.errors import UserError
 from app.core.events import CompletedImage, ImageEvent, PartialImage, Usage
 from app.core.imageio import ImageFileError, probe_image, write_atomic
 from app.core.naming import result_name
 from app.core.validation import Problem
+
+if TYPE_CHECKING:
+    from app.core.region import RegionPlan
 
 
 @dataclass
@@ -77,6 +80,22 @@ class Reporter:
         )
         self._emit(record, line, error=True)
 
+    def cropped(self, name: str, plan: RegionPlan, *, context: bool = False) -> None:
+        """Crop to mask: which region of the first image is sent, at which size."""
+        x, y, width, height = plan.region
+        record = {
+            "event": "crop", "file": name, "width": plan.photo[0], "height": plan.photo[1],
+            "region": [x, y, width, height], "sent_width": plan.output[0],
+            "sent_height": plan.output[1], "size": plan.size, "scale": round(plan.scale, 4),
+            "describe": plan.describe(), "notes": list(plan.notes),
+            "experimental": plan.experimental, "stretched": plan.stretched,
+            "context_image": context,
+        }  # fmt: skip
+        line = f"{name}: crop to mask {plan.describe()} at ({x}, {y})"
+        if context:
+            line += ", with the whole photo for context"
+        self._emit(record, "\n".join([line, *(f"  note: {note}" for note in plan.notes)]))
+
     def retry(self, notice: Any) -> None:
         record = {
             "event": "retry",
@@ -87,7 +106,14 @@ class Reporter:
         line = f"retry {notice.attempt} in {notice.delay:.1f} s ({notice.reason})"
         self._emit(record, line, error=True)
 
-    def image(self, event: ImageEvent, path: Path, pasted: Path | None = None) -> None:
+    def image(
+        self,
+        event: ImageEvent,
+        path: Path,
+        pasted: Path | None = None,
+        *,
+        drift: float | None = None,
+    ) -> None:
         try:
             info = probe_image(path, max_pixels=1 << 40)
             dims = {"width": info.width, "height": info.height, "format": info.format}
@@ -112,6 +138,9 @@ class Reporter:
         record["request_id"] = event.request_id
         size = f"{dims['width']}x{dims['height']}" if dims else "?"
         line = f"{label}: {path} ({size})"
+        if drift is not None:  # crop to mask: inside the region, outside the mask
+            record["drift"] = round(drift, 6)
+            line += f"; drift in the region outside the mask {drift:.1%}"
         if pasted is not None:
             record["pasted"] = str(pasted)
             line += f"; pasted onto the original: {pasted}"

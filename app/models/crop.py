@@ -13,19 +13,15 @@ add the whole photo, downscaled, as a second input for context.
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.core.composite import fit_to, load_rgb
-from app.core.imageio import write_atomic
-from app.core.mask import to_api_png
-from app.core.region import Rect, RegionPlan, crop, crop_mask, plan_for_coverage, plan_region
+from app.core.composite import load_rgb
+from app.core.cropping import CONTEXT_SIDE, CropFiles, prepare_crop
+from app.core.region import Rect, RegionPlan, plan_for_coverage, plan_region
 from app.core.schema import ModelRules
-from app.core.sending import encode_for_sending
 from app.models.document import EditDocument
 from app.models.parameters import ParametersModel
 from app.qt.background import Background
@@ -178,20 +174,6 @@ class CropModel(QObject):
         return whole.scale < 0.999
 
 
-@dataclass(frozen=True)
-class CropFiles:
-    """What crop to mask sends: the region's pixels and its mask at the plan's output
-    size, and the whole photo downscaled for context (or None)."""
-
-    image: Path
-    mask: Path
-    context: Path | None
-
-
-CONTEXT_SIDE = 1024
-"""The longest side of the whole photo sent for context: enough to see the scene."""
-
-
 def write_crop(
     first: Path,
     coverage: np.ndarray,
@@ -202,19 +184,9 @@ def write_crop(
     max_bytes: int,
     context: bool = False,
 ) -> CropFiles:
-    """In a worker: the files crop to mask sends, written into ``work_dir`` under names no
-    other run uses. ``first`` is the picture as it is sent (upright 8-bit sRGB)."""
+    """In a worker: the files crop to mask sends (``app.core.cropping.prepare_crop``),
+    written into ``work_dir`` under names no other run uses. ``first`` is the picture as
+    it is sent (upright 8-bit sRGB); ``context`` adds the whole picture, downscaled."""
     pixels = load_rgb(first, max_pixels=max_pixels, name=first.name)
-    stem = uuid.uuid4().hex
-    data, suffix = encode_for_sending(crop(pixels, plan.region, plan.output), max_bytes)
-    image = write_atomic(work_dir / f"crop-{stem}{suffix}", data)
-    mask_png = to_api_png(crop_mask(coverage, plan.region, plan.output))
-    mask = write_atomic(work_dir / f"crop-mask-{stem}.png", mask_png)
-    whole = None
-    if context:
-        height, width = pixels.shape[:2]
-        scale = min(1.0, CONTEXT_SIDE / max(width, height))
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        data, suffix = encode_for_sending(fit_to(pixels, *size).pixels, max_bytes)
-        whole = write_atomic(work_dir / f"context-{stem}{suffix}", data)
-    return CropFiles(image, mask, whole)
+    side = CONTEXT_SIDE if context else None
+    return prepare_crop(pixels, coverage, plan, work_dir, max_bytes=max_bytes, context_side=side)

@@ -181,13 +181,12 @@ class KeepModel(QObject):
         width, height = original.size
         region = Rect(*job.source.region).intersect(Rect.of_size((width, height)))
         pixels = composite.load_rgb(result, max_pixels=limit, alpha=original.has_alpha)
-        full = np.zeros((height, width, pixels.shape[2]), np.uint8)
-        full[region.slices] = place_back(pixels, region)
         coverage = read_mask(job.source.mask, (width, height), mode="alpha", max_pixels=limit)
-        # Every pixel the feathered mask touches lies inside the region (the plan holds
-        # every painted pixel), so the zeros around it are never blended in.
-        weight = composite.paste_alpha(coverage, feather)
-        return kept.paste_into(original, full, weight), original
+        # Every painted pixel lies inside the region (the plan holds them all): the blend
+        # is computed there only, with no full-size weight or result.
+        weight = kept.region_weight(coverage, region, feather)
+        placed = place_back(pixels, region)
+        return kept.paste_region(original, placed, region, weight), original
 
     async def copy(self, job: Job, variant: int) -> None:
         image = await load_full(self._file(job, variant))

@@ -192,6 +192,31 @@ class Row:
         )
 
 
+def print_and_save(name: str, title: str, rows: list[Row], **facts: Any) -> Path:
+    """Print ``title`` and the table of ``rows``; write them, with ``facts`` about the run,
+    as JSON to tests/benchmarks/results/<name>-<stamp>.json (returned)."""
+    print(title)
+    header = f"{'measure':44} {'value':>10} {'unit':4} {'baseline':>10} {'ratio':>7} "
+    print(header + f"{'target':>14} {'':4} note")
+    print("-" * (len(header) + 40))
+    for row in rows:
+        print(row.line())
+    report = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        **facts,
+        "rows": [{**asdict(row), "ratio": row.ratio, "verdict": row.verdict} for row in rows],
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = RESULTS / f"{name}-{stamp}.json"
+    path.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    print(f"\nwrote {path.relative_to(ROOT)}")
+    return path
+
+
 def run_child(mode: str, *args: str, timeout: float = 600) -> dict[str, Any]:
     """This script in a fresh interpreter; its last stdout line is JSON."""
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
@@ -701,31 +726,15 @@ def main() -> int:
             f"ProPhoto PNG ({context.prophoto.stat().st_size / 1e6:.0f} MB)"
         )
 
-    print(
+    title = (
         f"\nReal photos: {WIDTH}x{HEIGHT} JPEG ({photo_mb:.1f} MB, quality 90), "
         f"{VIEWPORT[0]}x{VIEWPORT[1]} viewport, {args.rounds} rounds, {os.cpu_count()} CPUs, "
         f"OpenCV {cv2.__version__}; results pasted into an {pasted_into}, "
         f"medians"
     )
-    header = f"{'measure':44} {'value':>10} {'unit':4} {'baseline':>10} {'ratio':>7} "
-    print(header + f"{'target':>14} {'':4} note")
-    print("-" * (len(header) + 40))
-    for row in rows:
-        print(row.line())
-    report = {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-        "cpus": os.cpu_count(),
-        "photo": f"{WIDTH}x{HEIGHT} JPEG q90",
-        "pasted_into": pasted_into,
-        "rows": [{**asdict(row), "ratio": row.ratio, "verdict": row.verdict} for row in rows],
-    }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = RESULTS / f"bench_photos-{stamp}.json"
-    path.write_text(json.dumps(report, indent=2), encoding="utf-8")
-    print(f"\nwrote {path.relative_to(ROOT)}")
+    print_and_save(
+        "bench_photos", title, rows, photo=f"{WIDTH}x{HEIGHT} JPEG q90", pasted_into=pasted_into
+    )
     return 0
 
 

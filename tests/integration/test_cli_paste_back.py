@@ -5,7 +5,6 @@ size, profile and depth, bit-exact outside the mask."""
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from PIL import Image
 from app.cli import main
 from app.core.mask import read_mask
 from tests.support import images, photos
+from tests.support.cli import run_edit as edit
 from tests.support.engine import running_engine
 
 HOLE = (20, 12, 50, 36)  # in upright coordinates, like everything the designer gives
@@ -34,15 +34,6 @@ def _own_temp(monkeypatch, tmp_path: Path) -> Path:
 @pytest.fixture
 def mask(tmp_path: Path) -> Path:
     return images.write(tmp_path / "mask.png", images.mask_bytes(*photos.SIZE, HOLE))
-
-
-def edit(capsys, *args: str) -> tuple[int, list[dict], str, str]:
-    code = main(["edit", *args])
-    captured = capsys.readouterr()
-    events = []
-    if "--json" in args:
-        events = [json.loads(line) for line in captured.out.splitlines() if line.strip()]
-    return code, events, captured.out, captured.err
 
 
 @pytest.mark.parametrize("name", ["adobe-16-turned.tif", "turned-6.jpg", "cmyk-profile.jpg"])

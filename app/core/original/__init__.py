@@ -12,7 +12,8 @@ EXIF orientation is applied on reading and written files carry none.
 
 Modules: ``reading`` (``Original``, ``read_original``), ``icc`` (the small ICC parser for
 matrix/TRC profiles), ``colour`` (sRGB into the photo's space), ``paste`` (``paste_into``,
-``paste_back_file``), ``writing`` (``write_original``, ``lossless_format``, ``losses``).
+``paste_back_file``; for crop to mask ``region_weight``, ``paste_region``,
+``paste_region_file``), ``writing`` (``write_original``, ``lossless_format``, ``losses``).
 """
 
 from app.core.original.colour import srgb_into
@@ -21,7 +22,10 @@ from app.core.original.paste import (
     convert_whole,
     paste_back_file,
     paste_into,
+    paste_region,
+    paste_region_file,
     pasted_pixels,
+    region_weight,
 )
 from app.core.original.reading import Original, Space, read_original, read_space
 from app.core.original.writing import (
@@ -44,9 +48,12 @@ __all__ = [
     "normal_format",
     "paste_back_file",
     "paste_into",
+    "paste_region",
+    "paste_region_file",
     "pasted_pixels",
     "read_original",
     "read_space",
+    "region_weight",
     "srgb_into",
     "to_8_bits",
     "write_original",
