@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 import tempfile
@@ -31,7 +32,7 @@ from app.cli_send import (
 )
 from app.cli_serve import add_serve_command
 from app.core.errors import ErrorKind
-from app.core.events import CompletedImage
+from app.core.events import CompletedImage, ImageEvent
 from app.core.limits import open_pixel_limit
 from app.core.original import DEFAULT_FEATHER_PX, paste_back_file
 from app.core.providers import LOCAL_VARIANT_HEADER, is_loopback_host
@@ -312,11 +313,7 @@ def _edit(args: argparse.Namespace, schema: Schema, work_dir: Path) -> int:
                 "(or name another one with --api-key-env).",
             )
         )
-    if not args.out.is_dir():
-        try:
-            args.out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            problems.append(Problem("out", f"{args.out}: cannot create the folder ({exc})."))
+    problems += _check_out(args.out)
     if problems:
         report.invalid(problems)
         return EXIT_INVALID
@@ -340,6 +337,8 @@ def _edit(args: argparse.Namespace, schema: Schema, work_dir: Path) -> int:
         region = tuple(cropped.plan.region) if cropped is not None else None
         recording = EditRecording.start(args, values, region=region)
     writer = ResultWriter(args.out, on_saved=recording.saved if recording else None)
+    if recording is not None:  # the names carry the job's id, as the history shows it
+        writer.run = recording.job_id[:8]
     return asyncio.run(
         _stream_to_disk(config, schema, request, writer, report, args, recording, cropped)
     )
@@ -363,20 +362,10 @@ async def _stream_to_disk(
         async with ImageEditClient(config, schema, on_retry=report.retry) as client:
             try:
                 split = not args.single_request
-                async for event in client.variants(request, split_streams=split):
-                    path = await asyncio.to_thread(writer.write, event)
-                    pasted = drift = None
-                    final = isinstance(event, CompletedImage)
-                    if cropped is not None and final:  # inside the region, outside the mask
-                        drift = await asyncio.to_thread(cropped.drift, path)
-                        if recording is not None:
-                            await asyncio.to_thread(recording.drift, event.variant, drift)
-                    if args.paste_back and final:
-                        pasted = await asyncio.to_thread(_paste_back, args, path, cropped)
-                        writer.pasted.append(pasted)
-                        if recording is not None:
-                            await asyncio.to_thread(recording.pasted, event.variant, pasted)
-                    report.image(event, path, pasted, drift=drift)
+                events = client.variants(request, split_streams=split)
+                async with contextlib.aclosing(events):  # closed here, even on a failure
+                    async for event in events:
+                        await _save(event, writer, report, args, recording, cropped)
             except Exception as exc:  # every failure is reported, with what arrived before it
                 error = user_error(
                     exc,
@@ -393,6 +382,57 @@ async def _stream_to_disk(
     finally:
         if recording is not None:
             recording.finish(status, writer.usage.to_json(), request_id)
+
+
+async def _save(
+    event: ImageEvent,
+    writer: ResultWriter,
+    report: Reporter,
+    args: argparse.Namespace,
+    recording: EditRecording | None,
+    cropped: Cropped | None,
+) -> None:
+    """One image that arrived: on disk (its folder made again if it was removed), its
+    drift in the region, its paste-back, in the history, and reported."""
+    had_folder = writer.recreated
+    path = await asyncio.to_thread(writer.write, event)
+    if writer.recreated and not had_folder:
+        report.warning(
+            f"{writer.folder} was removed during the run; it was made again for the "
+            "images still to come (the ones written before are gone)"
+        )
+    pasted = drift = None
+    final = isinstance(event, CompletedImage)
+    if cropped is not None and final:  # inside the region, outside the mask
+        drift = await asyncio.to_thread(cropped.drift, path)
+        if recording is not None:
+            await asyncio.to_thread(recording.drift, event.variant, drift)
+    if args.paste_back and final:
+        pasted = await asyncio.to_thread(_paste_back, args, path, cropped)
+        writer.pasted.append(pasted)
+        if recording is not None:
+            await asyncio.to_thread(recording.pasted, event.variant, pasted)
+    report.image(event, path, pasted, drift=drift)
+
+
+def _check_out(folder: Path) -> list[Problem]:
+    """--out made if needed and written to once (a probe file, removed), so that a folder
+    that cannot take the results is named before a paid request goes out."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".retouch-probe-"):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        return [
+            Problem(
+                "out",
+                f"{folder}: cannot write the results there ({reason}); choose a folder you "
+                "can write to with --out.",
+                file=str(folder),
+            )
+        ]
+    return []
 
 
 def _paste_back(args: argparse.Namespace, result: Path, cropped: Cropped | None) -> Path:

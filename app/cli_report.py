@@ -5,6 +5,7 @@ scripts (``Reporter``)."""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from app.core.errors import UserError
 from app.core.events import CompletedImage, ImageEvent, PartialImage, Usage
-from app.core.imageio import ImageFileError, probe_image, write_atomic
+from app.core.imageio import ImageFileError, probe_image, write_new
 from app.core.naming import result_name
 from app.core.validation import Problem
 
@@ -28,6 +29,9 @@ class ResultWriter:
 
     folder: Path
     stamp: str = field(default_factory=lambda: datetime.now().strftime("%Y%m%d-%H%M%S"))
+    run: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    """In every name: the run's own (its job id's start), so two runs into one folder in
+    the same second never take each other's names."""
     written: list[Path] = field(default_factory=list)
     pasted: list[Path] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
@@ -35,9 +39,16 @@ class ResultWriter:
     """Called with each image once it is on disk, in the same (worker) call: the history
     records it there (app.cli_history.EditRecording.saved)."""
 
+    recreated: bool = False
+    """The folder was gone mid-run (removed by someone) and was made again."""
+
     def write(self, event: ImageEvent) -> Path:
-        name = result_name(event, len(self.written) + 1, prefix=f"retouch-{self.stamp}-")
-        path = write_atomic(self.folder / name, event.data)
+        prefix = f"retouch-{self.stamp}-{self.run}-"
+        name = result_name(event, len(self.written) + 1, prefix=prefix)
+        if not self.folder.is_dir():  # removed mid-run: the images still to come are kept
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self.recreated = bool(self.written)
+        path = write_new(self.folder / name, event.data)
         self.written.append(path)
         if isinstance(event, CompletedImage) and event.usage is not None:
             self.usage = self.usage + event.usage
@@ -95,6 +106,11 @@ class Reporter:
         if context:
             line += ", with the whole photo for context"
         self._emit(record, "\n".join([line, *(f"  note: {note}" for note in plan.notes)]))
+
+    def warning(self, message: str) -> None:
+        """Something the run worked around (it goes on): on stderr, or a ``warning`` event."""
+        self._emit({"event": "warning", "message": message}, f"retouch: warning: {message}",
+                   error=True)  # fmt: skip
 
     def retry(self, notice: Any) -> None:
         record = {

@@ -4,6 +4,7 @@ decoding them, and write results atomically so a crash never leaves half a file.
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import stat
@@ -203,6 +204,29 @@ def decode_image(source: ImageSource, *, name: str | None = None, max_pixels: in
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageFileError(f"{label}: cannot be decoded ({exc}); it is corrupt.") from None
     return image
+
+
+def write_new(path: Path, data: bytes) -> Path:
+    """Write ``data`` as a new file, never over an existing one: at ``path``, or, when a
+    file of that name exists (another run wrote it), at ``<stem>-2<suffix>``, ``-3`` and
+    so on. The name is claimed first (created exclusively, so two processes cannot both
+    take it), then filled as ``write_atomic`` does; returns the path written."""
+    path = Path(path)
+    for number in range(1, 10_000):
+        target = path if number == 1 else path.with_name(f"{path.stem}-{number}{path.suffix}")
+        try:
+            os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            exc.filename, exc.filename2 = str(path), None
+            raise
+        try:
+            return write_atomic(target, data)
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
+    raise FileExistsError(errno.EEXIST, "too many files of this name", str(path))
 
 
 def write_atomic(path: Path, data: bytes) -> Path:

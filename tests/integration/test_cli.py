@@ -193,7 +193,7 @@ def test_a_dropped_stream_keeps_what_arrived(capsys, photo, out) -> None:
         assert len(server.requests) == 1  # never retried once images arrived
     assert code == 4
     assert len(events[-1]["files"]) == 2
-    assert sorted(p.name.split("-", 3)[-1] for p in out.iterdir()) == [
+    assert sorted(p.name.split("-", 4)[-1] for p in out.iterdir()) == [
         "001-v0-partial0.png",
         "002-v0-partial1.png",
     ]

@@ -143,7 +143,7 @@ def test_readme_files_are_named_by_arrival_variant_and_stage_with_the_bytes_exte
         )  # fmt: skip
     assert code == 0
     names = sorted(p.name for p in out.iterdir())
-    pattern = r"retouch-\d{8}-\d{6}-(\d{3})-v0-(partial0|final)\.(png|jpg)"
+    pattern = r"retouch-\d{8}-\d{6}-[0-9a-f]{8}-(\d{3})-v0-(partial0|final)\.(png|jpg)"
     matches = [re.fullmatch(pattern, name) for name in names]
     assert all(matches), names
     assert [m.groups() for m in matches] == [("001", "partial0", "png"), ("002", "final", "jpg")]
