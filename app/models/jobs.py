@@ -28,7 +28,7 @@ from app.client import ClientConfig, ImageEditClient, prepare
 from app.client.errors import user_error
 from app.core.errors import ErrorKind, UserError
 from app.core.events import CompletedImage, ImageEvent, PartialImage
-from app.core.imageio import ImageFileError, write_atomic
+from app.core.imageio import ImageFileError, write_atomic, write_new
 from app.core.limits import open_pixel_limit
 from app.core.naming import result_name
 from app.core.original import read_space
@@ -313,7 +313,8 @@ class JobsModel(QObject):
             self.image_received.emit(job.id, event.variant, image, str(path))
 
     def _save(self, job: Job, event: ImageEvent) -> Path:
-        path = write_atomic(job.folder / result_name(event, len(job.files) + 1), event.data)
+        job.folder.mkdir(parents=True, exist_ok=True)  # made again if it was removed
+        path = write_new(job.folder / result_name(event, len(job.files) + 1), event.data)
         job.files.append(path)
         result = job.result(event.variant)
         if isinstance(event, CompletedImage):
