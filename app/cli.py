@@ -35,10 +35,21 @@ from app.core.errors import ErrorKind
 from app.core.events import CompletedImage, ImageEvent
 from app.core.limits import open_pixel_limit
 from app.core.original import DEFAULT_FEATHER_PX, paste_back_file
-from app.core.providers import LOCAL_VARIANT_HEADER, is_loopback_host
+from app.core.providers import (
+    LOCAL_VARIANT_HEADER,
+    MODERATION_NOT_TAKEN,
+    is_loopback_host,
+    is_openai_url,
+)
 from app.core.request import EditRequest
 from app.core.schema import FieldSpec, Schema, SchemaError, load_schema
-from app.core.validation import NamedSource, Problem, validate_files, validate_values
+from app.core.validation import (
+    NamedSource,
+    Problem,
+    validate_files,
+    validate_values,
+    value_warnings,
+)
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -196,6 +207,13 @@ def _add_connection(parser: argparse.ArgumentParser, schema: Schema, for_rerun: 
         help="send image[] even for a single image (some gateways need it)",
     )
     conn.add_argument(
+        "--send-moderation",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="whether --moderation is sent (default: yes, except to OpenAI's API, whose "
+        "multipart edit endpoint does not take it)",
+    )
+    conn.add_argument(
         "--single-request",
         action="store_true",
         help="with --stream and --n > 1, send one request instead of one per variant "
@@ -317,6 +335,19 @@ def _edit(args: argparse.Namespace, schema: Schema, work_dir: Path) -> int:
     if problems:
         report.invalid(problems)
         return EXIT_INVALID
+    for warning in value_warnings(values, schema):
+        report.warning(f"{warning.field}: {warning.message}")
+    send_moderation = args.send_moderation
+    if send_moderation is None:
+        send_moderation = not is_openai_url(args.base_url)
+    if "moderation" in values and not send_moderation:
+        del values["moderation"]
+        why = (
+            MODERATION_NOT_TAKEN
+            if args.send_moderation is None
+            else "Not sent (--no-send-moderation)."
+        )
+        report.warning(f"moderation: {why}")
 
     from app.client import ClientConfig
 

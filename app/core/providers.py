@@ -16,6 +16,11 @@ LOCAL_ID = "local"
 LOCAL_VARIANT_HEADER = "X-Retouch-Variant"
 OPENAI_ID = "openai"
 KINDS = ("local", "openai", "custom")
+OPENAI_HOST = "api.openai.com"
+MODERATION_NOT_TAKEN = (
+    "Not sent: OpenAI's multipart edit endpoint does not take moderation (it is "
+    "documented for the JSON request only)."
+)
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,16 @@ class Provider:
     path: str = "/v1/images/edits"
     force_image_array: bool = False
     models: tuple[str, ...] = field(default_factory=tuple)
+    takes_moderation: bool = True
+    """Whether ``moderation`` is sent when set: OpenAI's multipart edit endpoint does not
+    take it (documented for the JSON request only; openai-python#2331), a vendor's may."""
+
+    @property
+    def moderation_note(self) -> str | None:
+        """Why moderation is not sent to this provider, or None when it is."""
+        if self.takes_moderation or self.kind == "local":
+            return None
+        return MODERATION_NOT_TAKEN
 
     @property
     def needs_key(self) -> bool:
@@ -73,6 +88,7 @@ class Provider:
             path=str(raw.get("path", "/v1/images/edits")),
             force_image_array=bool(raw.get("force_image_array", False)),
             models=tuple(str(m) for m in raw.get("models", ())),
+            takes_moderation=bool(raw.get("takes_moderation", kind != "openai")),
         )
 
 
@@ -90,8 +106,14 @@ def builtin_providers(schema: Schema) -> tuple[Provider, Provider]:
         base_url="https://api.openai.com",
         path=schema.default_path,
         models=schema.model_names(),
+        takes_moderation=False,
     )
     return local, openai
+
+
+def is_openai_url(url: str) -> bool:
+    """A base URL of OpenAI's own API (its multipart edits take no ``moderation``)."""
+    return (urlsplit(url).hostname or "").lower() == OPENAI_HOST
 
 
 def is_loopback_host(host: str) -> bool:

@@ -106,6 +106,12 @@ class SizeRule:
     min_pixels: int | None = None
     max_pixels: int | None = None
     experimental_above: tuple[int, int] | None = None
+    sources: Mapping[str, str] = field(default_factory=dict)
+    """Where a limit comes from (``"min_pixels": "the seed vendor"``), said with it."""
+
+    def _from(self, limit: str) -> str:
+        source = self.sources.get(limit)
+        return f" ({source})" if source else ""
 
     def problem(self, value: str) -> str | None:
         """Why ``value`` is refused, or None when it is accepted."""
@@ -123,28 +129,52 @@ class SizeRule:
         if width <= 0 or height <= 0:
             return "width and height must be positive."
         if self.max_edge and max(width, height) > self.max_edge:
-            return f"the longest edge is {max(width, height)} px; at most {self.max_edge} px."
+            return (
+                f"the longest edge is {max(width, height)} px; at most {self.max_edge} px"
+                f"{self._from('max_edge')}."
+            )
         if self.multiple_of > 1 and (width % self.multiple_of or height % self.multiple_of):
             snapped = self.snap(width, height)
             return (
-                f"both edges must be multiples of {self.multiple_of} px; "
-                f"the nearest accepted size is {snapped[0]}x{snapped[1]}."
+                f"both edges must be multiples of {self.multiple_of} px"
+                f"{self._from('multiple_of')}; the nearest accepted size is "
+                f"{snapped[0]}x{snapped[1]}."
             )
         if self.max_ratio and max(width, height) / min(width, height) > self.max_ratio + 1e-9:
-            return f"the long edge may be at most {self.max_ratio:g} times the short edge."
+            return (
+                f"the long edge may be at most {self.max_ratio:g} times the short edge"
+                f"{self._from('max_ratio')}."
+            )
         pixels = width * height
         if self.min_pixels and pixels < self.min_pixels:
-            return f"{pixels:,} pixels is too small; at least {self.min_pixels:,} pixels."
+            return (
+                f"{pixels:,} pixels is too small; at least {self.min_pixels:,} pixels"
+                f"{self._from('min_pixels')}."
+            )
         if self.max_pixels and pixels > self.max_pixels:
-            return f"{pixels:,} pixels is too large; at most {self.max_pixels:,} pixels."
+            return (
+                f"{pixels:,} pixels is too large; at most {self.max_pixels:,} pixels"
+                f"{self._from('max_pixels')}."
+            )
         return None
 
     def is_experimental(self, value: str) -> bool:
+        """Above ``experimental_above`` (its area, so 1440x2560 is as good as 2560x1440)."""
         parsed = parse_size(value)
         if parsed is None or self.experimental_above is None:
             return False
         limit_w, limit_h = self.experimental_above
         return parsed[0] * parsed[1] > limit_w * limit_h
+
+    def warning(self, value: str) -> str | None:
+        """What to know about an accepted size (it is sent all the same), or None."""
+        if not self.is_experimental(value) or self.problem(value) is not None:
+            return None
+        width, height = self.experimental_above or (0, 0)
+        return (
+            f"{value} is above {width}x{height}, which OpenAI marks experimental: results may "
+            "be less consistent."
+        )
 
     def snap(self, width: int, height: int) -> tuple[int, int]:
         """The nearest size on this rule's grid (multiples of ``multiple_of``, within
@@ -166,6 +196,9 @@ class ModelRules:
     excluded_choices: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     provider: str | None = None
     known: bool = True
+    choices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """A field's choices for this model, when they are not the field's own (quality)."""
+    aliases: tuple[str, ...] = ()
 
     def supports(self, field_name: str) -> bool:
         return field_name not in self.unsupported
@@ -175,7 +208,8 @@ class ModelRules:
 
     def allowed_choices(self, spec: FieldSpec) -> tuple[str, ...]:
         excluded = self.excluded_choices.get(spec.name, {})
-        return tuple(c for c in spec.choices if c not in excluded)
+        offered = self.choices.get(spec.name, spec.choices)
+        return tuple(c for c in offered if c not in excluded)
 
 
 @dataclass(frozen=True)
@@ -192,8 +226,10 @@ class Schema:
     files: FileLimits
     default_path: str
     known_paths: tuple[str, ...]
-    patterns: tuple[tuple[str, Mapping[str, str]], ...] = ()
+    patterns: tuple[ModelPattern, ...] = ()
     unknown_size: SizeRule = field(default_factory=lambda: SizeRule("free"))
+    api_default_model: str | None = None
+    """The model the API uses when a request names none (its rules apply then)."""
 
     def field(self, name: str) -> FieldSpec:
         for spec in self.fields:
@@ -221,25 +257,20 @@ class Schema:
         return tuple(m.name for m in self.models if m.provider == provider)
 
     def rules_for(self, model: str | None) -> ModelRules:
-        """The rules for a model name; an unknown name gets the most permissive rules."""
-        name = (model or "").strip()
+        """The rules for a model name: a known model's, an alias's model's, or, for a name
+        a pattern of the schema matches (``-plus``, a dated snapshot), the rules of the
+        name without it plus the pattern's own. No name: the API's default model's. An
+        unknown name gets the most permissive rules."""
+        name = (model or "").strip() or (self.api_default_model or "")
         known = {m.name: m for m in self.models}
-        suffixes = [suffix for suffix, _ in self.patterns if name.endswith(suffix)]
-        # A pattern's name takes its base model's rules ("gpt-image-1-plus": gpt-image-1's),
-        # and so does a dated snapshot ("gpt-image-2-2026-04-21": gpt-image-2's).
-        bases = [name] + [name[: -len(suffix)] for suffix in suffixes]
-        bases += [_DATED.sub("", b) for b in bases if _DATED.search(b)]
+        known.update({alias: m for m in self.models for alias in m.aliases})
+        matching = [p for p in self.patterns if p.base_of(name) is not None]
+        bases = [name] + [p.base_of(name) or "" for p in matching]
+        bases += [p.base_of(b) or "" for b in bases[1:] for p in self.patterns if p.base_of(b)]
         base = next((known[b] for b in bases if b in known), None)
         if base is None:
             base = ModelRules(name=name, size=self.unknown_size, known=False)
-        extra = {
-            key: why
-            for suffix, unsupported in self.patterns
-            if name.endswith(suffix)
-            for key, why in unsupported.items()
-        }
-        if not extra:
-            return base
+        extra = {key: why for p in matching for key, why in p.unsupported.items()}
         return ModelRules(
             name=name,
             size=base.size,
@@ -247,11 +278,29 @@ class Schema:
             excluded_choices=base.excluded_choices,
             provider=base.provider,
             known=base.known,
+            choices=base.choices,
         )
 
 
-_DATED = re.compile(r"-\d{4}-\d{2}-\d{2}$")
-"""A snapshot's date at the end of a model name, as OpenAI names them."""
+@dataclass(frozen=True)
+class ModelPattern:
+    """Model names the schema knows by their ending: a literal ``suffix`` (``-plus``) or a
+    ``regex`` (a dated snapshot). A matching name takes the rules of the name without
+    that ending, plus ``unsupported``."""
+
+    suffix: str | None = None
+    regex: re.Pattern[str] | None = None
+    unsupported: Mapping[str, str] = field(default_factory=dict)
+
+    def base_of(self, name: str) -> str | None:
+        """The name without this pattern's ending, or None when it does not match."""
+        if self.suffix and name.endswith(self.suffix) and len(name) > len(self.suffix):
+            return name[: -len(self.suffix)]
+        if self.regex is not None:
+            found = self.regex.search(name)
+            if found and found.start() > 0:
+                return name[: found.start()]
+        return None
 
 
 def parse_size(text: str) -> tuple[int, int] | None:
@@ -292,12 +341,11 @@ def schema_from_dict(raw: Mapping[str, Any], source: str = "schema") -> Schema:
             ),
             default_path=endpoint.get("default_path", "/v1/images/edits"),
             known_paths=tuple(endpoint.get("known_paths", ())),
-            patterns=tuple(
-                (p["suffix"], dict(p.get("unsupported", {}))) for p in raw.get("model_patterns", [])
-            ),
+            patterns=tuple(_pattern(p) for p in raw.get("model_patterns", [])),
             unknown_size=_size(raw.get("unknown_model", {}).get("size", {"grammar": "free"})),
+            api_default_model=raw.get("api_default_model"),
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, re.error) as exc:
         raise SchemaError(f"{source}: malformed schema ({type(exc).__name__}: {exc}).") from None
     _check_consistency(schema, source)
     return schema
@@ -345,6 +393,18 @@ def _size(item: Mapping[str, Any]) -> SizeRule:
         min_pixels=item.get("min_pixels"),
         max_pixels=item.get("max_pixels"),
         experimental_above=tuple(above) if above else None,
+        sources=dict(item.get("sources", {})),
+    )
+
+
+def _pattern(item: Mapping[str, Any]) -> ModelPattern:
+    if ("suffix" in item) == ("regex" in item):
+        raise ValueError(f"a model pattern needs a suffix or a regex, not both: {dict(item)}")
+    regex = item.get("regex")
+    return ModelPattern(
+        suffix=item.get("suffix"),
+        regex=re.compile(regex) if regex else None,
+        unsupported=dict(item.get("unsupported", {})),
     )
 
 
@@ -355,6 +415,8 @@ def _model(item: Mapping[str, Any]) -> ModelRules:
         unsupported=dict(item.get("unsupported", {})),
         excluded_choices={k: dict(v) for k, v in item.get("excluded_choices", {}).items()},
         provider=item.get("provider"),
+        choices={k: tuple(v) for k, v in item.get("choices", {}).items()},
+        aliases=tuple(item.get("aliases", ())),
     )
 
 

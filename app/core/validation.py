@@ -84,6 +84,39 @@ def validate_values(values: Mapping[str, Any], schema: Schema) -> list[Problem]:
     return problems
 
 
+def value_warnings(values: Mapping[str, Any], schema: Schema) -> list[Problem]:
+    """What to know about values that are sent all the same: a size OpenAI marks
+    experimental, a choice outside the documented ones for a model the schema does not
+    know (a vendor's own). Each names its field."""
+    rules = schema.rules_for(values.get("model"))
+    found = []
+    for spec in schema.value_fields:
+        value = values.get(spec.name)
+        if value is None or not rules.supports(spec.name):
+            continue
+        if spec.kind == "size" and isinstance(value, str):
+            message = rules.size.warning(value)
+            if message:
+                found.append(Problem(spec.name, message, code="experimental_size"))
+        elif (
+            spec.kind == "choice"
+            and value not in rules.allowed_choices(spec)
+            and not rules.known
+            and isinstance(value, str)
+            and value
+        ):
+            found.append(
+                Problem(
+                    spec.name,
+                    f"{value!r} is not one of the documented choices "
+                    f"({', '.join(spec.choices)}); it is sent as it is, for "
+                    f"{rules.name or 'this model'} to accept or refuse.",
+                    code="undocumented_choice",
+                )
+            )
+    return found
+
+
 def _value_problem(spec: FieldSpec, value: Any, rules: ModelRules) -> str | None:
     reason = rules.reason_unsupported(spec.name)
     if reason:
@@ -112,10 +145,11 @@ def _value_problem(spec: FieldSpec, value: Any, rules: ModelRules) -> str | None
                 return f"expected true or false, got {value!r}."
         case "choice":
             allowed = rules.allowed_choices(spec)
-            if value not in spec.choices:
-                return f"{value!r} is not one of {', '.join(spec.choices)}; pick one of them."
-            if value not in allowed:
+            if value in allowed or (not rules.known and isinstance(value, str) and value):
+                return None  # a vendor's own model may take its own values (a warning)
+            if value in rules.excluded_choices.get(spec.name, {}):
                 return rules.excluded_choices[spec.name][value]
+            return f"{value!r} is not one of {', '.join(allowed)}; pick one of them."
         case "size":
             if not isinstance(value, str):
                 return f"expected WIDTHxHEIGHT or auto, got {value!r}."

@@ -9,7 +9,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from app.core.schema import FieldSpec, ModelRules, Schema
-from app.core.validation import Problem, validate_values
+from app.core.validation import Problem, validate_values, value_warnings
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class ParametersModel(QObject):
         self._schema = schema
         self._values: dict[str, Any] = {s.name: s.default for s in schema.value_fields}
         self._problems: list[Problem] = []
+        self._warnings: list[Problem] = []
         self._held: dict[str, str] = {}
         self._revalidate()
 
@@ -128,6 +129,10 @@ class ParametersModel(QObject):
     def problem_for(self, name: str) -> str | None:
         return next((p.message for p in self._problems if p.field == name), None)
 
+    def warning_for(self, name: str) -> str | None:
+        """What to know about a value that is sent all the same (an experimental size)."""
+        return next((w.message for w in self._warnings if w.field == name), None)
+
     # --- presets ---------------------------------------------------------------------
 
     def to_preset(self) -> dict[str, Any]:
@@ -158,12 +163,16 @@ class ParametersModel(QObject):
                 spec.kind == "size" and rules.size.problem(str(value)) is not None
             )
             if refused:
-                self._values[spec.name] = spec.default
-                self.value_changed.emit(spec.name, spec.default)
+                allowed = rules.allowed_choices(spec) if spec.kind == "choice" else ()
+                # Back to the default, or, when the model refuses that too, its first choice.
+                fallback = allowed[0] if allowed and spec.default not in allowed else spec.default
+                self._values[spec.name] = fallback
+                self.value_changed.emit(spec.name, fallback)
 
     def _revalidate(self) -> None:
         sent = self.request_values()
         sent.setdefault("prompt", self._values.get("prompt"))
         self._problems = validate_values(sent, self._schema)
+        self._warnings = value_warnings(sent, self._schema)
         self.states_changed.emit()
         self.problems_changed.emit()

@@ -78,6 +78,7 @@ class EditorSession(QObject):
         self.keys = keys
         self.engine = engine
         self.provider = provider
+        self.params.hold("moderation", provider.moderation_note)
         self.work_dir = work_dir
         self.runner = runner
         self.last_request: tuple[EditRequest, JobSource] | None = None
@@ -101,6 +102,7 @@ class EditorSession(QObject):
 
     def set_provider(self, provider: Provider) -> None:
         self.provider = provider
+        self.params.hold("moderation", provider.moderation_note)  # shown, never sent
         models = provider.models
         current = self.params.value("model")
         if models and current not in models:

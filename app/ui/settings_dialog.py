@@ -75,6 +75,10 @@ class SettingsDialog(QDialog):
         self.base_url = QLineEdit(self.editor)
         self.path = QLineEdit(self.editor)
         self.force_array = QCheckBox("Send image[] even for one image", self.editor)
+        self.moderation = QCheckBox("Send the moderation setting", self.editor)
+        self.moderation.setToolTip(
+            "On for vendors that take it. OpenAI's multipart edit endpoint does not."
+        )
         self.models = QLineEdit(self.editor)
         self.key = QLineEdit(self.editor)
         self.key.setEchoMode(QLineEdit.EchoMode.Password)
@@ -90,6 +94,7 @@ class SettingsDialog(QDialog):
         form.addRow("Base URL", self.base_url)
         form.addRow("Endpoint path", self.path)
         form.addRow("", self.force_array)
+        form.addRow("", self.moderation)
         form.addRow("Models", self.models)
         form.addRow("API key", self.key)
         form.addRow("", self.key_note)
@@ -98,6 +103,7 @@ class SettingsDialog(QDialog):
         for widget in (self.name, self.base_url, self.path, self.models):
             widget.textEdited.connect(self._store_current)
         self.force_array.toggled.connect(self._store_current)
+        self.moderation.toggled.connect(self._store_current)
         self.use.toggled.connect(self._on_use_toggled)
         self.key.textEdited.connect(self._on_key_edited)
 
@@ -130,19 +136,24 @@ class SettingsDialog(QDialog):
         provider = self.providers[row]
         self._current = provider
         editable = provider.kind == "custom"
-        blockers = (self.name, self.base_url, self.path, self.models, self.force_array, self.use)
+        blockers = (
+            self.name, self.base_url, self.path, self.models, self.force_array,
+            self.moderation, self.use,
+        )  # fmt: skip
         for widget in blockers:
             widget.blockSignals(True)
         self.name.setText(provider.name)
         self.base_url.setText(provider.base_url)
         self.path.setText(provider.path)
         self.force_array.setChecked(provider.force_image_array)
+        self.moderation.setChecked(provider.takes_moderation and provider.kind != "local")
         self.models.setText(", ".join(provider.models))
         self.use.setChecked(provider.id == self.active_id)
         for widget in blockers:
             widget.blockSignals(False)
         for widget in (self.name, self.base_url, self.path, self.force_array, self.models):
             widget.setEnabled(editable)
+        self.moderation.setEnabled(editable)
         # Example values only where the designer types them: the built-in providers'
         # fields are fixed, and an empty one must not suggest a vendor URL.
         self.base_url.setPlaceholderText("https://api.vendor.example" if editable else "")
@@ -172,6 +183,7 @@ class SettingsDialog(QDialog):
             base_url=self.base_url.text().strip(),
             path=self.path.text().strip() or "/v1/images/edits",
             force_image_array=self.force_array.isChecked(),
+            takes_moderation=self.moderation.isChecked(),
             models=tuple(m.strip() for m in self.models.text().split(",") if m.strip()),
         )
         index = self.providers.index(provider)

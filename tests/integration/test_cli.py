@@ -332,17 +332,19 @@ def test_serve_exits_when_its_parent_goes_away() -> None:
         proc.kill()
 
 
-def test_an_out_folder_that_goes_away_is_reported_not_a_traceback(capsys, photo, out) -> None:
+def test_an_out_folder_that_becomes_a_file_is_reported_not_a_traceback(capsys, photo, out) -> None:
+    """(A folder that is merely removed is made again: test_cli_results.py.)"""
     stream = fs.sse([fs.partial(PNG, 0), fs.completed(PNG)], pause=1.0)
     with fs.serve(stream) as server:
 
-        def remove_after_first_image() -> None:
+        def replace_after_first_image() -> None:
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline and not list(out.glob("*.png")):
                 time.sleep(0.01)
             shutil.rmtree(out)
+            out.write_text("a file where the folder was")
 
-        remover = threading.Thread(target=remove_after_first_image)
+        remover = threading.Thread(target=replace_after_first_image)
         remover.start()
         code, events, _ = run(capsys, "--base-url", server.base_url, "--image", str(photo),
                               "--prompt", "x", "--stream", "--partial-images", "1",

@@ -54,14 +54,14 @@ def test_defaults_come_from_the_schema(panel, model) -> None:
     assert panel.editors["n"].value() == 1
     assert panel.editors["quality"].value() == "auto"
     assert panel.editors["input_fidelity"].value() is None
-    assert panel.editors["partial_images"].value() is None
+    assert panel.editors["partial_images"].value() == 0  # one event with the complete image
     assert model.request_values() == {"prompt": "remove the cup", "model": "gpt-image-2"}
 
 
 def test_unsupported_fields_are_disabled_with_the_reason(panel, model) -> None:
     fidelity = panel.editors["input_fidelity"]
     assert not fidelity.isEnabled()
-    assert "always uses high" in panel.notes["input_fidelity"].text()
+    assert "invalid_input_fidelity_model" in panel.notes["input_fidelity"].text()
     model.set_value("model", "gpt-image-1")
     assert fidelity.isEnabled() and panel.notes["input_fidelity"].isHidden()
     model.set_value("model", "gpt-image-1-plus")
@@ -89,11 +89,17 @@ def test_model_choices_and_excluded_values(panel, model) -> None:
     model.set_value("model", "gpt-image-1")
     panel.editors["background"].box.setCurrentText("transparent")
     assert model.value("background") == "transparent"
-    model.set_value("model", "gpt-image-2")
-    background = panel.editors["background"]
-    items = [background.box.itemText(i) for i in range(background.box.count())]
-    assert "transparent" not in items
-    assert model.value("background") == "auto"
+    model.set_value("model", "gpt-image-2")  # takes it too, in preview
+    assert model.value("background") == "transparent"
+    panel.editors["quality"].box.setCurrentText("high")
+    model.set_value("model", "dall-e-2")
+    quality = panel.editors["quality"]
+    assert [quality.box.itemText(i) for i in range(quality.box.count())] == ["standard"]
+    assert model.value("quality") == "standard"  # its only choice, not the refused default
+    assert model.request_values()["quality"] == "standard"
+    model.set_value("model", "gpt-image-1")
+    items = [quality.box.itemText(i) for i in range(quality.box.count())]
+    assert items == ["auto", "low", "medium", "high"]
 
 
 def test_size_is_a_snapping_editor_or_a_list(qtbot, panel, model) -> None:

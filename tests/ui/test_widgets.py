@@ -288,6 +288,8 @@ def test_add_a_custom_provider_with_a_key(qtbot, schema, store, tmp_path: Path) 
     dialog.path.clear()
     qtbot.keyClicks(dialog.path, "/v1/image/edits")
     qtbot.keyClick(dialog.force_array, Qt.Key.Key_Space)
+    assert dialog.moderation.isChecked()  # a vendor takes moderation unless told otherwise
+    qtbot.keyClick(dialog.moderation, Qt.Key.Key_Space)
     qtbot.keyClicks(dialog.models, "gpt-image-2, vendor-x")
     qtbot.keyClicks(dialog.key, "sk-very-secret")
     dialog.use.setChecked(True)
@@ -300,6 +302,7 @@ def test_add_a_custom_provider_with_a_key(qtbot, schema, store, tmp_path: Path) 
         "/v1/image/edits",
     )
     assert active.force_image_array and active.models == ("gpt-image-2", "vendor-x")
+    assert not active.takes_moderation
     assert backend.store[("Retouch Studio", active.id)] == "sk-very-secret"
 
     settings = Settings(store, schema)

@@ -51,10 +51,31 @@ def test_gpt_image_1_mini_is_gpt_image_1_without_input_fidelity(schema) -> None:
     assert not mini.supports("input_fidelity") and base.supports("input_fidelity")
 
 
-def test_gpt_image_2_refuses_transparent_backgrounds_and_input_fidelity(schema) -> None:
+def test_gpt_image_2_takes_transparent_backgrounds_and_refuses_input_fidelity(schema) -> None:
     rules = schema.rules_for("gpt-image-2")
     assert not rules.supports("input_fidelity")
-    assert "transparent" not in rules.allowed_choices(schema.field("background"))
+    assert "invalid_input_fidelity_model" in rules.reason_unsupported("input_fidelity")
+    assert "transparent" in rules.allowed_choices(schema.field("background"))
+    assert "preview" in schema.field("background").help
+
+
+@pytest.mark.parametrize("name", ["chatgpt-image-latest", "gpt-image-2-2026-04-21"])
+def test_an_alias_and_a_dated_snapshot_take_gpt_image_2s_rules(schema, name: str) -> None:
+    rules, base = schema.rules_for(name), schema.rules_for("gpt-image-2")
+    assert rules.known and rules.size == base.size and rules.unsupported == base.unsupported
+
+
+@pytest.mark.parametrize("model", [None, ""])
+def test_no_model_named_takes_the_apis_default_gpt_image_1_5(schema, model) -> None:
+    rules = schema.rules_for(model)
+    assert rules.name == "gpt-image-1.5" and rules.size.grammar == "fixed"
+
+
+def test_dall_e_2_takes_square_sizes_and_standard_quality(schema) -> None:
+    rules = schema.rules_for("dall-e-2")
+    assert set(rules.size.choices) == {"256x256", "512x512", "1024x1024"}
+    assert rules.allowed_choices(schema.field("quality")) == ("standard",)
+    assert not rules.supports("background") and not rules.supports("stream")
 
 
 def test_local_inpaint_takes_any_size_up_to_3840_and_refuses_three_fields(schema) -> None:

@@ -39,9 +39,9 @@ def test_known_models_and_their_rules(schema) -> None:
     assert schema.rules_for("gpt-image-1").supports("input_fidelity")
     assert schema.rules_for("gpt-image-1.5").supports("input_fidelity")
     assert not schema.rules_for("gpt-image-1-mini").supports("input_fidelity")
-    assert "transparent" not in schema.rules_for("gpt-image-2").allowed_choices(
+    assert "transparent" in schema.rules_for("gpt-image-2").allowed_choices(
         schema.field("background")
-    )
+    )  # in preview since openai-python of 2026-08
     assert "transparent" in schema.rules_for("gpt-image-1").allowed_choices(
         schema.field("background")
     )
@@ -170,3 +170,79 @@ def test_missing_or_unreadable_schema_file(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(SchemaError, match="cannot read"):
         load_schema(tmp_path / "bad.json")
+
+
+def test_a_dated_snapshot_is_data_not_code(tmp_path) -> None:
+    """A family's dated names come from the schema's model_patterns: another pattern in
+    the data makes another family of names take their base's rules."""
+    raw = json.loads(default_schema_path().read_text(encoding="utf-8"))
+    raw["model_patterns"].append({"regex": "-v\\d+$"})
+    path = tmp_path / "schema.json"
+    path.write_text(json.dumps(raw), encoding="utf-8")
+    custom = load_schema(path)
+    assert custom.rules_for("gpt-image-1-v7").size == custom.rules_for("gpt-image-1").size
+    raw["model_patterns"] = [p for p in raw["model_patterns"] if "regex" not in p]
+    path.write_text(json.dumps(raw), encoding="utf-8")
+    assert not load_schema(path).rules_for("gpt-image-2-2026-04-21").known
+
+
+def test_a_pattern_needs_a_suffix_or_a_regex(tmp_path) -> None:
+    raw = json.loads(default_schema_path().read_text(encoding="utf-8"))
+    raw["model_patterns"].append({"unsupported": {}})
+    path = tmp_path / "schema.json"
+    path.write_text(json.dumps(raw), encoding="utf-8")
+    with pytest.raises(SchemaError, match="suffix or a regex"):
+        load_schema(path)
+
+
+@pytest.mark.parametrize(
+    ("size", "says"),
+    [("800x800", "at least 655,360 pixels (the seed vendor)"),
+     ("4096x1024", "at most 3840 px (the seed vendor)"),
+     ("1000x1000", "multiples of 16 px (OpenAI)"),
+     ("3840x2176", "at most 8,294,400 pixels (OpenAI: at most 3840x2160)")],
+)  # fmt: skip
+def test_each_size_limit_names_its_source(schema, size: str, says: str) -> None:
+    assert says in schema.rules_for("gpt-image-2").size.problem(size)
+
+
+@pytest.mark.parametrize("size", ["3840x2160", "2160x3840", "2560x1600"])
+def test_experimental_sizes_are_a_warning_not_a_refusal(schema, size: str) -> None:
+    from app.core.validation import validate_values, value_warnings
+
+    values = {"prompt": "x", "model": "gpt-image-2", "size": size}
+    assert validate_values(values, schema) == []
+    (warning,) = value_warnings(values, schema)
+    assert warning.field == "size" and "experimental" in warning.message
+
+
+def test_a_portrait_size_is_as_good_as_its_landscape(schema) -> None:
+    rule = schema.rules_for("gpt-image-2").size
+    assert rule.problem("1440x2560") is None and not rule.is_experimental("1440x2560")
+    assert rule.problem("2160x3840") is None
+
+
+def test_the_user_field_has_no_length_limit(schema) -> None:
+    from app.core.validation import validate_values
+
+    assert schema.field("user").max_length is None
+    values = {"prompt": "x", "model": "gpt-image-2", "user": "u" * 5000}
+    assert validate_values(values, schema) == []
+
+
+def test_quality_choices_are_per_model_and_a_vendors_own_is_a_warning(schema) -> None:
+    from app.core.validation import validate_values, value_warnings
+
+    refused = validate_values(
+        {"prompt": "x", "model": "gpt-image-1", "quality": "standard"}, schema
+    )
+    assert [p.field for p in refused] == ["quality"]
+    assert "auto, low, medium, high" in refused[0].message
+    vendor = {"prompt": "x", "model": "vendor-model", "quality": "ultra"}
+    assert validate_values(vendor, schema) == []
+    (warning,) = value_warnings(vendor, schema)
+    assert warning.field == "quality" and "'ultra'" in warning.message
+
+
+def test_partial_images_default_to_zero(schema) -> None:
+    assert schema.field("partial_images").default == 0

@@ -48,7 +48,9 @@ def test_every_problem_is_reported_at_once(schema) -> None:
         ({"size": "4000x2000"}, "size", "at most 3840"),
         ({"output_compression": 50}, "output_compression", "jpeg or webp"),
         ({"output_compression": 101, "output_format": "jpeg"}, "output_compression", "maximum"),
-        ({"background": "transparent"}, "background", "gpt-image-2 cannot"),
+        ({"background": "transparent", "output_format": "jpeg"}, "background", "png or webp"),
+        ({"input_fidelity": "high"}, "input_fidelity", "invalid_input_fidelity_model"),
+        ({"model": "dall-e-2", "quality": "high"}, "quality", "'high' is not one of standard"),
         (
             {"model": "gpt-image-1", "background": "transparent", "output_format": "jpeg"},
             "background",

@@ -9,6 +9,12 @@ from PySide6.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
 from app.models.parameters import ParametersModel
 from app.ui.params.editors import FieldEditor, ModelEditor, editor_for
 
+_NOTE_COLOURS = {
+    "error": "color: #d9534f;",
+    "warning": "color: #c8891a;",  # amber: sent all the same
+    "info": "color: palette(mid);",
+}
+
 
 class ParameterPanel(QWidget):
     """One row per value field of the schema (minus ``exclude``), each with its editor,
@@ -83,8 +89,10 @@ class ParameterPanel(QWidget):
         for name, note in self.notes.items():
             state = self.model.state(name)
             problem = self.model.problem_for(name)
-            text = problem or (None if state.enabled else state.reason)
-            note.setProperty("severity", "error" if problem else "info")
-            note.setStyleSheet("color: #d9534f;" if problem else "color: palette(mid);")
+            warning = self.model.warning_for(name) if state.enabled else None
+            text = problem or (state.reason if not state.enabled else warning)
+            severity = "error" if problem else "warning" if warning else "info"
+            note.setProperty("severity", severity)
+            note.setStyleSheet(_NOTE_COLOURS[severity])
             note.setText(text or "")
             note.setVisible(bool(text))
