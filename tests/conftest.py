@@ -13,7 +13,7 @@ import pytest
 
 from app.core.schema import Schema, load_schema
 
-# Fixtures: qt_loop; editor; photo and mask.
+# Fixtures: qt_loop; editor and start (an editor at the next start); photo and mask.
 pytest_plugins = ["tests.support.qtloop", "tests.support.editor", "tests.support.files"]
 
 

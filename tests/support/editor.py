@@ -48,6 +48,39 @@ def editor(qapp, qt_loop, tmp_path: Path, monkeypatch) -> Iterator[Editor]:
     assert_no_widgets_left(before)
 
 
+def quit_editor(qt_loop, made: Editor) -> None:
+    """What File ▸ Quit does: the window closes, then the editor shuts down in order."""
+    made.window.close()
+    qt_loop.run(made.shutdown())
+    made.window.deleteLater()
+
+
+@pytest.fixture
+def start(qapp, qt_loop, tmp_path: Path, monkeypatch) -> Iterator[Callable[..., Editor]]:
+    """``start(engine=False)``: an editor built as `retouch` builds it, on the same
+    RETOUCH_HOME (``tmp_path / "home"``) as the ones before it, as the next start of the
+    program, once its last session is restored; each is quit at the end if the test did
+    not quit it."""
+    monkeypatch.setenv("RETOUCH_HOME", str(tmp_path / "home"))
+    before = set(QApplication.topLevelWidgets())
+    built: list[Editor] = []
+
+    def build(engine: bool = False) -> Editor:
+        made = shown_editor(start_engine=engine)
+        made.window.activateWindow()
+        QTest.qWaitForWindowActive(made.window)
+        built.append(made)
+        qt_loop.run(until(lambda: not made.recovery.restoring, timeout=15))
+        return made
+
+    yield build
+    for made in built:
+        if shiboken6.isValid(made.window):  # not quit by the test already
+            quit_editor(qt_loop, made)
+    built.clear()
+    assert_no_widgets_left(before)
+
+
 def assert_no_widgets_left(before: set[QWidget]) -> None:
     """As napari's viewer fixture does: a test that leaves a window, dialog or menu of its
     own behind (a widget leak) fails here, not in some later test."""
@@ -78,6 +111,29 @@ async def open_sample_and_paint(editor: Editor) -> None:
     window.canvas.brush.set_size(40)
     paint(editor, [(340 + 5 * i, 270 + 4 * i) for i in range(10)])
     QTest.keyClicks(window.prompt, "remove the spoon")
+
+
+def generate_sample(qt_loop, editor: Editor, *, n: int = 1, stream: bool = False) -> str:
+    """On the local engine: open the sample, paint, type a prompt, set ``n`` (and streaming
+    with 2 partials), click Generate and wait for the job to finish; its id."""
+    from tests.support.qtloop import next_signal
+
+    window, jobs = editor.window, editor.session.jobs
+
+    async def scenario() -> str:
+        await until(lambda: editor.engine.url is not None)
+        await open_sample_and_paint(editor)
+        window.params.editors["n"].box.setValue(n)
+        if stream:
+            QTest.keyClick(window.params.editors["stream"].box, Qt.Key.Key_Space)
+            editor.session.params.set_value("partial_images", 2)
+        await until(lambda: window.generate_panel.generate_button.isEnabled())
+        finished = next_signal(jobs.job_finished)
+        QTest.mouseClick(window.generate_panel.generate_button, Qt.MouseButton.LeftButton)
+        job_id, _usage = await finished
+        return job_id
+
+    return qt_loop.run(scenario(), timeout=90)
 
 
 def use_provider(editor: Editor, base_url: str) -> None:

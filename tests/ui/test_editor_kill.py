@@ -16,22 +16,16 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-import shiboken6
 from PIL import Image
-from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
 
-from app.gui import Editor
 from app.services.history import FILE_NAME, HistoryStore
 from tests.support import fault_server as fs
 from tests.support import images
 from tests.support.crash_driver import MODEL, PROMPT
-from tests.support.editor import assert_no_widgets_left, shown_editor, until
+from tests.support.editor import until
 
 ROOT = Path(__file__).resolve().parents[2]
 PARTIAL = images.png_bytes(40, 24)
@@ -153,32 +147,6 @@ def test_editor_killed_mid_stream_leaves_its_partial_and_an_interrupted_job(
 
 
 # --- the next start of the editor -------------------------------------------------------
-
-
-@pytest.fixture
-def start(qapp, qt_loop, tmp_path: Path, monkeypatch) -> Iterator[Callable[[], Editor]]:
-    """``start()``: an editor built as `retouch` builds it (without the engine) on
-    ``tmp_path / "home"``, as the next start of the program (tests/ui/test_recovery.py)."""
-    monkeypatch.setenv("RETOUCH_HOME", str(tmp_path / "home"))
-    before = set(QApplication.topLevelWidgets())
-    built: list[Editor] = []
-
-    def build() -> Editor:
-        made = shown_editor(start_engine=False)
-        made.window.activateWindow()
-        QTest.qWaitForWindowActive(made.window)
-        built.append(made)
-        qt_loop.run(until(lambda: not made.recovery.restoring, timeout=15))
-        return made
-
-    yield build
-    for made in built:
-        if shiboken6.isValid(made.window):
-            made.window.close()
-            qt_loop.run(made.shutdown())
-            made.window.deleteLater()
-    built.clear()
-    assert_no_widgets_left(before)
 
 
 def test_the_editor_started_after_a_kill_marks_the_job_interrupted_and_restores_the_session(

@@ -9,56 +9,25 @@ import hashlib
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-import shiboken6
 from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
 
 from app.gui import Editor
 from app.models.history import MetaRole, RecordRole, when
 from app.services.history import HistoryStore, default_path
 from tests.support import images
+from tests.support.editor import generate_sample as generate
 from tests.support.editor import (
-    assert_no_widgets_left,
-    open_sample_and_paint,
-    shown_editor,
+    quit_editor,
     until,
 )
 from tests.support.qtloop import next_signal
-
-
-@pytest.fixture
-def start(qapp, qt_loop, tmp_path: Path, monkeypatch) -> Iterator[Callable[..., Editor]]:
-    """``start(engine=False)``: an editor on the same RETOUCH_HOME as the ones before it
-    (the next start of the program); each is quit at the end if the test did not."""
-    monkeypatch.setenv("RETOUCH_HOME", str(tmp_path / "home"))
-    before = set(QApplication.topLevelWidgets())
-    built: list[Editor] = []
-
-    def build(engine: bool = False) -> Editor:
-        made = shown_editor(start_engine=engine)
-        built.append(made)
-        qt_loop.run(until(lambda: not made.recovery.restoring))
-        return made
-
-    yield build
-    for made in built:
-        if shiboken6.isValid(made.window):
-            quit_editor(qt_loop, made)
-    assert_no_widgets_left(before)
-
-
-def quit_editor(qt_loop, made: Editor) -> None:
-    made.window.close()
-    qt_loop.run(made.shutdown())
-    made.window.deleteLater()
 
 
 def show_history(qt_loop, made: Editor):
@@ -104,22 +73,6 @@ def press_then(qt_loop, panel, action: str, signal, timeout: float = 60):
         return await emitted
 
     return qt_loop.run(scenario(), timeout=timeout)
-
-
-def generate(qt_loop, made: Editor, *, n: int = 1) -> str:
-    window, jobs = made.window, made.session.jobs
-
-    async def scenario() -> str:
-        await until(lambda: made.engine.url is not None)
-        await open_sample_and_paint(made)
-        window.params.editors["n"].box.setValue(n)
-        await until(lambda: window.generate_panel.generate_button.isEnabled())
-        finished = next_signal(jobs.job_finished)
-        QTest.mouseClick(window.generate_panel.generate_button, Qt.MouseButton.LeftButton)
-        job_id, _usage = await finished
-        return job_id
-
-    return qt_loop.run(scenario(), timeout=90)
 
 
 def solid(width: int, height: int, color: tuple[int, int, int]) -> bytes:

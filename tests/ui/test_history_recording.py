@@ -10,13 +10,11 @@ import threading
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtTest import QTest
 
 from app.gui import Editor
 from app.services.history import HistoryStore, default_path
-from tests.support.editor import open_sample_and_paint, until
-from tests.support.qtloop import next_signal
+from tests.support.editor import generate_sample as generate
+from tests.support.editor import until
 
 STORE_CALLS = ("open", "begin_job", "add_file", "finish_job", "mark_interrupted")
 
@@ -35,24 +33,6 @@ def store_threads(monkeypatch) -> list[tuple[str, bool]]:
 
         monkeypatch.setattr(HistoryStore, name, classmethod(spy) if name == "open" else spy)
     return calls
-
-
-def generate(qt_loop, editor: Editor, *, stream: bool = False) -> str:
-    window, jobs = editor.window, editor.session.jobs
-
-    async def scenario() -> str:
-        await until(lambda: editor.engine.url is not None)
-        await open_sample_and_paint(editor)
-        if stream:
-            QTest.keyClick(window.params.editors["stream"].box, Qt.Key.Key_Space)
-            editor.session.params.set_value("partial_images", 2)
-        await until(lambda: window.generate_panel.generate_button.isEnabled())
-        finished = next_signal(jobs.job_finished)
-        QTest.mouseClick(window.generate_panel.generate_button, Qt.MouseButton.LeftButton)
-        job_id, _usage = await finished
-        return job_id
-
-    return qt_loop.run(scenario(), timeout=90)
 
 
 def test_a_job_in_the_editor_is_recorded_with_its_files_off_the_ui_thread(

@@ -14,12 +14,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
-import pytest
-import shiboken6
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QFileDialog
 
@@ -27,43 +24,16 @@ from app.core.resources import resource_path
 from app.gui import Editor
 from app.models.session_file import SessionFolder
 from tests.support import images
-from tests.support.editor import assert_no_widgets_left, paint, shown_editor, until
+from tests.support.editor import (
+    paint,
+    quit_editor,
+    until,
+)
 from tests.ui.test_readme_editor import menu_item
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = resource_path("samples", "coffee.png")
 TITLE = "Retouch Studio"
-
-
-@pytest.fixture
-def start(qapp, qt_loop, tmp_path: Path, monkeypatch) -> Iterator[Callable[[], Editor]]:
-    """``start()``: an editor (without the engine: nothing is sent) on the same
-    RETOUCH_HOME as the ones before it, as the next start of the program."""
-    monkeypatch.setenv("RETOUCH_HOME", str(tmp_path / "home"))
-    before = set(QApplication.topLevelWidgets())
-    built: list[Editor] = []
-
-    def build() -> Editor:
-        made = shown_editor(start_engine=False)
-        made.window.activateWindow()
-        QTest.qWaitForWindowActive(made.window)
-        built.append(made)
-        qt_loop.run(until(lambda: not made.recovery.restoring))
-        return made
-
-    yield build
-    for made in built:
-        if shiboken6.isValid(made.window):  # not quit by the test already
-            quit_editor(qt_loop, made)
-    built.clear()
-    assert_no_widgets_left(before)
-
-
-def quit_editor(qt_loop, made: Editor) -> None:
-    """What File ▸ Quit does: the window closes, then the editor shuts down in order."""
-    made.window.close()
-    qt_loop.run(made.shutdown())
-    made.window.deleteLater()
 
 
 def session_folder() -> Path:
