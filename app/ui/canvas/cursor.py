@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
-from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
+
+from app.ui.canvas.screen_item import ScreenScaledItem
 
 _CROSS = 4.0  # half-length of the centre cross, in screen pixels
 
@@ -15,7 +17,7 @@ def _pen(color: QColor, width: float, style: Qt.PenStyle = Qt.PenStyle.SolidLine
     return pen
 
 
-class BrushCursorItem(QGraphicsItem):
+class BrushCursorItem(ScreenScaledItem):
     """Outer circle = the brush's reach; inner dashed circle = where it paints at full
     strength (the hardness); a small cross marks the centre. Lines are one screen pixel
     wide, dark under light, so the cursor reads on any photo."""
@@ -24,7 +26,6 @@ class BrushCursorItem(QGraphicsItem):
         super().__init__()
         self._radius = 10.0
         self._hardness = 1.0
-        self._scale = 1.0  # screen pixels per scene unit, for the cosmetic margins
         self._erase = False
         self.setZValue(100)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
@@ -34,11 +35,6 @@ class BrushCursorItem(QGraphicsItem):
             self.prepareGeometryChange()
             self._radius, self._hardness, self._erase = radius, hardness, erase
             self.update()
-
-    def set_view_scale(self, scale: float) -> None:
-        if scale != self._scale:
-            self.prepareGeometryChange()
-            self._scale = scale
 
     def boundingRect(self) -> QRectF:
         reach = max(self._radius, (_CROSS + 1) / self._scale) + 3.0 / self._scale

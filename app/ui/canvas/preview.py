@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
+
+from app.ui.canvas.screen_item import ScreenScaledItem
 
 
-class ShapePreviewItem(QGraphicsItem):
+class ShapePreviewItem(ScreenScaledItem):
     def __init__(self) -> None:
         super().__init__()
         self._path = QPainterPath()
         self._fill = QColor(0, 0, 0, 0)
-        self._scale = 1.0  # screen pixels per scene unit, for the cosmetic pen's margin
         self.setZValue(50)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
 
@@ -30,11 +31,6 @@ class ShapePreviewItem(QGraphicsItem):
 
     def clear(self) -> None:
         self.set_path(QPainterPath())
-
-    def set_view_scale(self, scale: float) -> None:
-        if scale != self._scale:
-            self.prepareGeometryChange()
-            self._scale = scale
 
     def boundingRect(self) -> QRectF:
         margin = 2.0 / self._scale

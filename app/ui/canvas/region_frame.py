@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QCursor, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
+from app.ui.canvas.screen_item import ScreenScaledItem
 from app.ui.canvas.tools import PointerInput, Tool, ToolKind
 
 GRAB_PX = 10.0
@@ -26,7 +27,7 @@ _CURSORS = {
 }
 
 
-class RegionFrameItem(QGraphicsItem):
+class RegionFrameItem(ScreenScaledItem):
     """The region as a frame: a light line under an amber dashed one, one screen pixel
     wide; with the Region tool, the picture outside it is dimmed and its corners have
     handles."""
@@ -36,7 +37,6 @@ class RegionFrameItem(QGraphicsItem):
         self.rect = QRectF()
         self.bounds = QRectF()  # the picture's
         self.editing = False
-        self._scale = 1.0
         self.setZValue(40)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.setVisible(False)
@@ -51,11 +51,6 @@ class RegionFrameItem(QGraphicsItem):
     def set_editing(self, on: bool) -> None:
         self.editing = on
         self.update()
-
-    def set_view_scale(self, scale: float) -> None:
-        if scale != self._scale:
-            self.prepareGeometryChange()
-            self._scale = scale
 
     def boundingRect(self) -> QRectF:
         margin = 6.0 / self._scale
