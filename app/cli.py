@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from app import __version__
+from app.cli_connection import add_connection
 from app.cli_history import EditRecording, add_history_command
 from app.cli_report import Reporter, ResultWriter
 from app.cli_send import (
@@ -57,7 +58,6 @@ EXIT_INVALID = 2
 EXIT_API = 3
 EXIT_NETWORK = 4
 EXIT_INTERRUPTED = 130
-DEFAULT_BASE_URL = "https://api.openai.com"
 
 
 COMMANDS = ("edit", "serve", "history")
@@ -130,7 +130,7 @@ def build_parser(schema: Schema) -> argparse.ArgumentParser:
     )
     _add_edit_command(commands, schema)
     add_serve_command(commands)
-    add_history_command(commands, lambda sub, for_rerun: _add_connection(sub, schema, for_rerun))
+    add_history_command(commands, lambda sub, for_rerun: add_connection(sub, schema, for_rerun))
     return parser
 
 
@@ -149,7 +149,7 @@ def _add_edit_command(commands: Any, schema: Schema) -> None:
     )
     for spec in schema.fields:
         _add_field_flag(edit, spec, schema)
-    _add_connection(edit, schema, False)
+    add_connection(edit, schema, False)
     out = edit.add_argument_group("output")
     out.add_argument("--out", type=Path, default=Path("."), metavar="DIR")
     out.add_argument("--json", action="store_true", help="print one JSON object per line per event")
@@ -175,57 +175,6 @@ def _add_edit_command(commands: Any, schema: Schema) -> None:
     )
     add_crop_flags(edit)
     edit.set_defaults(handler=_run_edit, edit_parser=edit)
-
-
-def _add_connection(parser: argparse.ArgumentParser, schema: Schema, for_rerun: bool) -> None:
-    """The connection flags. For ``history rerun`` they have no defaults: what is not
-    given is the recorded job's (its base URL and path) or edit's own default."""
-
-    def default(value: Any) -> Any:
-        return None if for_rerun else value
-
-    conn = parser.add_argument_group("connection")
-    conn.add_argument(
-        "--base-url",
-        default=default(os.environ.get("RETOUCH_BASE_URL", DEFAULT_BASE_URL)),
-        help="the provider's base URL (default: $RETOUCH_BASE_URL or %(default)s)",
-    )
-    conn.add_argument(
-        "--path",
-        default=default(schema.default_path),
-        help="endpoint path (default %(default)s; some vendors use /v1/image/edits)",
-    )
-    conn.add_argument(
-        "--api-key-env",
-        default=default("OPENAI_API_KEY"),
-        metavar="VAR",
-        help="environment variable holding the API key (default %(default)s)",
-    )
-    conn.add_argument(
-        "--force-image-array",
-        action="store_true",
-        help="send image[] even for a single image (some gateways need it)",
-    )
-    conn.add_argument(
-        "--send-moderation",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="whether --moderation is sent (default: yes, except to OpenAI's API, whose "
-        "multipart edit endpoint does not take it)",
-    )
-    conn.add_argument(
-        "--single-request",
-        action="store_true",
-        help="with --stream and --n > 1, send one request instead of one per variant "
-        "(cheaper: input tokens are billed once; partials cannot be told apart)",
-    )
-    conn.add_argument("--connect-timeout", type=float, default=default(5.0), metavar="S")
-    conn.add_argument("--read-timeout", type=float, default=default(600.0), metavar="S")
-    conn.add_argument("--max-retries", type=int, default=default(2), metavar="N")
-    if for_rerun:  # what a flag not given means is the recorded job's own
-        conn.description = "default: the recorded job's base URL and path; edit's for the rest"
-        for action in conn._group_actions:
-            action.help = (action.help or "").split(" (default")[0] or None
 
 
 def _feather(text: str) -> float:
@@ -359,6 +308,8 @@ def _edit(args: argparse.Namespace, schema: Schema, work_dir: Path) -> int:
         connect_timeout=args.connect_timeout,
         read_timeout=args.read_timeout,
         max_retries=args.max_retries,
+        idle_timeout=args.idle_timeout,
+        job_timeout=args.job_timeout,
         variant_header=LOCAL_VARIANT_HEADER if loopback else None,
     )
     images = tuple(Path(source.source) for source in sources)
@@ -390,7 +341,10 @@ async def _stream_to_disk(
 
     status, request_id = "cancelled", None  # unless it ends otherwise (Ctrl+C: cancelled)
     try:
-        async with ImageEditClient(config, schema, on_retry=report.retry) as client:
+        client = ImageEditClient(
+            config, schema, on_retry=report.retry, on_warning=report.job_warning
+        )
+        async with client:
             try:
                 split = not args.single_request
                 events = client.variants(request, split_streams=split)

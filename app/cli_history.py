@@ -345,7 +345,10 @@ def _rerun(args: argparse.Namespace, schema: Schema) -> int:
     return int(edit_args.handler(edit_args, schema))
 
 
-CONNECTION = ("base_url", "path", "api_key_env", "connect_timeout", "read_timeout", "max_retries")
+CONNECTION = (
+    "base_url", "path", "api_key_env", "connect_timeout", "read_timeout", "idle_timeout",
+    "job_timeout", "max_retries",
+)  # fmt: skip
 
 
 def rerun_argv(record: JobRecord, schema: Schema, args: argparse.Namespace) -> list[str]:

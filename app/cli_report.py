@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from app.core.errors import UserError
-from app.core.events import CompletedImage, ImageEvent, PartialImage, Usage
+from app.core.events import CompletedImage, ImageEvent, JobWarning, PartialImage, Usage
 from app.core.imageio import ImageFileError, probe_image, write_new
 from app.core.naming import result_name
 from app.core.validation import Problem
@@ -111,6 +111,12 @@ class Reporter:
         """Something the run worked around (it goes on): on stderr, or a ``warning`` event."""
         self._emit({"event": "warning", "message": message}, f"retouch: warning: {message}",
                    error=True)  # fmt: skip
+
+    def job_warning(self, warning: JobWarning) -> None:
+        """The client ignored something the server sent (extra images) and went on."""
+        record = {"event": "warning", "message": warning.message, "code": warning.code,
+                  "variant": warning.variant, "request_id": warning.request_id}  # fmt: skip
+        self._emit(record, f"retouch: warning: {warning.message}", error=True)
 
     def retry(self, notice: Any) -> None:
         record = {

@@ -8,7 +8,8 @@ import json
 import re
 import socket
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -127,9 +128,22 @@ def is_error_payload(payload: Mapping[str, Any]) -> bool:
     )
 
 
-def event_from_sse(sse: ServerSentEvent, variant: int, request_id: str | None) -> ImageEvent | None:
+@dataclass(frozen=True)
+class Extra:
+    """An image event over the request's cap (``kind`` is its type): not decoded, not kept."""
+
+    kind: str
+
+
+def event_from_sse(
+    sse: ServerSentEvent,
+    variant: int,
+    request_id: str | None,
+    has_room: Callable[[str], bool] | None = None,
+) -> ImageEvent | Extra | None:
     """Parse one event's data: the image event, None for kinds that carry no image, or
-    ApiError for an error event. Decodes base64: off the UI thread when large."""
+    ApiError for an error event. An image ``has_room`` refuses comes back as Extra,
+    its base64 not decoded. Decodes base64: off the UI thread when large."""
     try:
         payload = loads_images_json(sse.data, views=True)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:  # long data stays bytes
@@ -141,8 +155,11 @@ def event_from_sse(sse: ServerSentEvent, variant: int, request_id: str | None) -
         raise ProtocolError("a stream event is not a JSON object; the server is not compatible.")
     if sse.event == "error" or is_error_payload(payload):
         raise _api_error(payload, request_id, note="the edit stopped")
-    if payload.get("type") not in (PARTIAL_TYPE, COMPLETED_TYPE):
+    kind = payload.get("type")
+    if kind not in (PARTIAL_TYPE, COMPLETED_TYPE):
         return None  # keep-alives and event kinds added later carry no image
+    if has_room is not None and not has_room(kind):
+        return Extra(kind)
     try:
         event = event_from_stream_payload(payload, variant=variant, request_id=request_id)
     except PayloadError as exc:
@@ -151,9 +168,11 @@ def event_from_sse(sse: ServerSentEvent, variant: int, request_id: str | None) -
     return event
 
 
-def images_from_body(body: bytes, response: httpx.Response, variant: int) -> list[CompletedImage]:
-    """A non-streaming 2xx answer's images. Parses JSON and decodes base64: off the UI
-    thread when large."""
+def images_from_body(
+    body: bytes, response: httpx.Response, variant: int, keep: int | None = None
+) -> tuple[list[CompletedImage], int]:
+    """A non-streaming 2xx answer's images, the first ``keep`` of them, and how many more
+    it held (not decoded). Parses JSON and decodes base64: off the UI thread when large."""
     head = status_line(response.status_code)
     content_type = response.headers.get("content-type", "")
     if content_kind(content_type) == "html" or body.lstrip()[:1] == b"<" or not body.strip():
@@ -168,13 +187,17 @@ def images_from_body(body: bytes, response: httpx.Response, variant: int) -> lis
     request_id = response.headers.get("x-request-id")
     if isinstance(payload, Mapping) and "data" not in payload and is_error_payload(payload):
         raise _api_error(payload, request_id, status=response.status_code)
+    extra = 0
+    if isinstance(payload, Mapping) and isinstance(payload.get("data"), list) and keep is not None:
+        extra = max(0, len(payload["data"]) - keep)
+        payload = {**payload, "data": payload["data"][:keep]}
     try:
         images = images_from_response(payload, first_variant=variant, request_id=request_id)
     except PayloadError as exc:
         raise ProtocolError(f"{head}: {exc}.") from None
     if not images:
         raise ProtocolError(f"{head}: the answer holds no image.")
-    return images
+    return images, extra
 
 
 def _api_error(payload: Mapping[str, Any], request_id: str | None, **extra: Any) -> ApiError:

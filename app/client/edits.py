@@ -8,6 +8,7 @@ may stop early, so the connection closes at once instead of when the generator i
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from types import TracebackType
@@ -17,52 +18,40 @@ import httpx
 
 from app import __version__
 from app.client.answers import (
-    GarbledEvent,
     ImageEvent,
-    check_image,
-    content_kind,
     describe_network_error,
     describe_non_json,
     error_info,
-    event_from_sse,
-    images_from_body,
-    is_done,
 )
 from app.client.attempts import (
     AttemptFailed,
     Finished,
     Progress,
     first_failure,
+    image_caps,
     is_int,
     retry_delay,
 )
 from app.client.config import ClientConfig
+from app.client.deadlines import Deadlines
 from app.client.errors import (
     ApiError,
     ClientError,
     NetworkError,
-    ProtocolError,
     status_line,
 )
+from app.client.inflate import ACCEPT_ENCODING
 from app.client.multipart import MultipartBody, build_body
+from app.client.reading import AnswerReader
 from app.client.retry import RetryNotice, RetryPolicy
-from app.client.sse import EventDecoder, ServerSentEvent
-from app.client.transport import (
-    INLINE_LIMIT,
-    endpoint_url,
-    offload,
-    read_capped,
-    tls_context,
-    too_large,
-)
-from app.core.events import (
-    PartialImage,
-)
+from app.client.scrub import Scrubber
+from app.client.transport import endpoint_url, read_capped, tls_context
+from app.core.events import JobWarning
 from app.core.request import EditRequest
 from app.core.schema import Schema, load_schema
 
+log = logging.getLogger(__name__)
 ERROR_BODY_LIMIT = 1 << 20  # an error answer is a small JSON object; read no more than this
-_KEY_MARK = "[api key]"
 
 
 async def prepare() -> None:
@@ -73,7 +62,9 @@ async def prepare() -> None:
 
 class ImageEditClient:
     """Sends image edits to one provider. Use it as an async context manager, or call
-    ``aclose()``. ``on_retry`` hears about each retry before its wait."""
+    ``aclose()``. ``on_retry`` hears about each retry before its wait; ``on_warning`` about
+    what a job worked around (images beyond those asked for, ignored), else it is logged.
+    Nothing handed out (events, notices, warnings, errors) holds the API key."""
 
     def __init__(
         self,
@@ -81,10 +72,13 @@ class ImageEditClient:
         schema: Schema | None = None,
         *,
         on_retry: Callable[[RetryNotice], None] | None = None,
+        on_warning: Callable[[JobWarning], None] | None = None,
     ) -> None:
         self._config = config
         self._schema = schema or load_schema()
         self._on_retry = on_retry
+        self._on_warning = on_warning
+        self._scrubber = Scrubber(config.api_key)
         self._url = endpoint_url(config.base_url, config.path)
         self._policy = RetryPolicy(max_retries=max(0, config.max_retries))
         # Tests replace this to check the waits without spending them.
@@ -100,7 +94,11 @@ class ImageEditClient:
             ),
             verify=tls_context(),
             follow_redirects=False,  # a streamed upload cannot be replayed to a new address
-            headers={"User-Agent": f"retouch-studio/{__version__}"},
+            # Only what app.client.inflate can inflate under the size cap.
+            headers={
+                "User-Agent": f"retouch-studio/{__version__}",
+                "Accept-Encoding": ACCEPT_ENCODING,
+            },
         )
 
     def __repr__(self) -> str:
@@ -130,31 +128,49 @@ class ImageEditClient:
         """One HTTP request (retried as PROTOCOL.md says until it delivers an event).
         Yields events as soon as their bytes arrive; streams when ``request.values["stream"]``
         is True. Images of a multi-image answer are tagged ``variant``, ``variant + 1`` ...
-        Raises ApiError, NetworkError, ProtocolError or InputError."""
+        Images beyond what the request asks for are ignored with a warning. Held to the
+        config's ``idle_timeout`` and ``job_timeout``. Raises ApiError, NetworkError
+        (TimedOut when a deadline passes), ProtocolError or InputError."""
+        scrub = self._scrubber
         try:
+            deadlines = Deadlines(self._config)
             body = await self._body(request)
             streaming = request.values.get("stream") is True
+            max_partials, max_finals = image_caps(request, self._schema)
+            unset = request.get("partial_images") is None
             retries = 0
             while True:
-                progress = Progress()
+                progress = Progress(
+                    max_partials=max_partials, max_finals=max_finals, partials_unset=unset
+                )
                 try:
-                    async with aclosing(
-                        self._attempt(body, streaming, variant, progress)
-                    ) as events:
+                    attempt = self._attempt(body, streaming, variant, progress, deadlines)
+                    async with aclosing(attempt) as events:
                         async for event in events:
-                            yield event
+                            yield scrub.record(event)
                     return
                 except AttemptFailed as failure:
                     delay = retry_delay(
                         self._policy, failure, retries, progress, self._config.read_timeout
                     )
+                    if not deadlines.leaves_time_for(delay):
+                        raise failure.error.retext(
+                            f"{failure.error}; not tried again: the job timeout "
+                            f"({self._config.job_timeout:g} s, job_timeout) would pass first"
+                        ) from None
                     reason = failure.reason
                 retries += 1
                 if self._on_retry is not None:
-                    self._on_retry(RetryNotice(retries, delay, reason))
+                    self._on_retry(scrub.record(RetryNotice(retries, delay, reason)))
                 await self._sleep(delay)
-        except ClientError as exc:
-            raise self._scrub(exc) from None
+        except Exception as exc:
+            clean = scrub.error(exc)
+            if not isinstance(clean, ClientError):
+                raise  # a bug, with its whole story
+        # Outside the handler, and without what it came from (an httpx error, the failed
+        # attempt and its headers): nothing raw is reachable from what leaves the client.
+        clean.__context__ = clean.__cause__ = None
+        raise clean
 
     async def variants(
         self, request: EditRequest, *, split_streams: bool = True
@@ -218,26 +234,39 @@ class ImageEditClient:
     # --- one attempt ------------------------------------------------------------------
 
     async def _attempt(
-        self, body: MultipartBody, streaming: bool, variant: int, progress: Progress
+        self,
+        body: MultipartBody,
+        streaming: bool,
+        variant: int,
+        progress: Progress,
+        deadlines: Deadlines,
     ) -> AsyncGenerator[ImageEvent, None]:
         upload = body.open()
+        headers = self._headers(body, streaming, variant)
+        request = self._http.build_request("POST", self._url, content=upload, headers=headers)
         try:
-            async with self._http.stream(
-                "POST", self._url, content=upload, headers=self._headers(body, streaming, variant)
-            ) as response:
+            response = await deadlines.wait(self._http.send(request, stream=True))
+            try:
+                deadlines.answer_began(progress)
                 if not response.is_success:
-                    raise await self._status_failure(response)
-                answer = self._read_answer(response, streaming, variant, progress)
-                async with aclosing(answer) as events:
+                    raise await self._status_failure(response, deadlines)
+                reader = AnswerReader(
+                    self._config,
+                    response,
+                    variant=variant,
+                    progress=progress,
+                    deadlines=deadlines,
+                    warn=self._warn,
+                )
+                async with aclosing(reader.events(streaming)) as events:
                     async for event in events:
                         yield event
+            finally:
+                await response.aclose()
         except httpx.TransportError as exc:
             raise self._network_failure(exc) from None
-        except httpx.DecodingError as exc:
-            raise ProtocolError(
-                f"the answer's compressed body is broken ({exc}); a proxy may be at fault."
-            ) from None
         finally:
+            deadlines.attempt_ended()
             await upload.aclose()
 
     def _headers(self, body: MultipartBody, streaming: bool, variant: int) -> dict[str, str]:
@@ -253,90 +282,19 @@ class ImageEditClient:
             headers[self._config.variant_header] = str(variant)
         return headers
 
-    async def _read_answer(
-        self, response: httpx.Response, streaming: bool, variant: int, progress: Progress
-    ) -> AsyncGenerator[ImageEvent, None]:
-        kind = content_kind(response.headers.get("content-type", ""))
-        if kind == "sse" or (kind == "other" and streaming):
-            async with aclosing(self._read_stream(response, variant, progress)) as events:
-                async for event in events:
-                    yield event
-            return
-        body = await read_capped(response, self._config.max_response_bytes)
-        images = await offload(len(body), images_from_body, body, response, variant)
-        for image in images:
-            self._check_image(image)
-            progress.count(image)
-            yield image
-
-    async def _read_stream(
-        self, response: httpx.Response, variant: int, progress: Progress
-    ) -> AsyncGenerator[ImageEvent, None]:
-        decoder = EventDecoder()
-        request_id = response.headers.get("x-request-id")
-        received = 0
-        limit = self._config.max_response_bytes
-        done = False
-        async with aclosing(response.aiter_bytes()) as chunks:
-            async for chunk in chunks:
-                received += len(chunk)
-                if received > limit:
-                    raise too_large(limit)
-                if decoder.completes_a_long_line(chunk, INLINE_LIMIT):
-                    completed = await asyncio.to_thread(decoder.feed, chunk)
-                else:
-                    completed = decoder.feed(chunk)
-                for sse in completed:
-                    done = is_done(sse)
-                    if done:
-                        break
-                    event = await self._stream_event(sse, variant + progress.finals, request_id)
-                    if event is not None:
-                        progress.count(event)
-                        yield event
-                if done:
-                    break
-        leftover = None if done else decoder.finish()
-        if leftover is not None and not is_done(leftover):
-            # The last event lacks its closing blank line: usable if it is whole JSON.
-            try:
-                event = await self._stream_event(leftover, variant + progress.finals, request_id)
-            except GarbledEvent:
-                raise AttemptFailed(
-                    NetworkError("the stream ended in the middle of an event."), "stream cut off"
-                ) from None
-            if event is not None:
-                progress.count(event)
-                yield event
-        if not progress.finals:
-            got = f"after {progress.describe()}" if progress.delivered else "without any image"
-            raise ProtocolError(
-                f"{status_line(response.status_code)}: the stream ended {got} and no final "
-                "image came; try again."
-            )
-
-    async def _stream_event(
-        self, sse: ServerSentEvent, variant: int, request_id: str | None
-    ) -> ImageEvent | None:
-        if not sse.data:
-            return None
-        event = await offload(len(sse.data), event_from_sse, sse, variant, request_id)
-        if event is not None:
-            self._check_image(event)
-        return event
-
-    def _check_image(self, event: ImageEvent) -> None:
-        # On this thread, not a worker: probing sets warning filters, which are global.
-        if isinstance(event, PartialImage):
-            label = f"partial image {event.partial_index + 1} of variant {event.variant + 1}"
+    def _warn(self, warning: JobWarning) -> None:
+        warning = self._scrubber.record(warning)
+        if self._on_warning is not None:
+            self._on_warning(warning)
         else:
-            label = f"the final image of variant {event.variant + 1}"
-        check_image(event.data, label, self._config.max_image_pixels)
+            log.warning("%s", warning.message)
 
     # --- failures ---------------------------------------------------------------------
 
-    async def _status_failure(self, response: httpx.Response) -> AttemptFailed:
-        body = await read_capped(response, ERROR_BODY_LIMIT, truncate=True)
+    async def _status_failure(
+        self, response: httpx.Response, deadlines: Deadlines
+    ) -> AttemptFailed:
+        body = await read_capped(response, ERROR_BODY_LIMIT, truncate=True, wait=deadlines.wait)
         status = response.status_code
         info = error_info(body)
         request_id = response.headers.get("x-request-id")
@@ -373,15 +331,3 @@ class ImageEditClient:
     def _network_failure(self, exc: httpx.TransportError) -> AttemptFailed:
         reason, message = describe_network_error(exc, self._url, self._config)
         return AttemptFailed(NetworkError(message), reason)
-
-    def _scrub(self, exc: ClientError) -> ClientError:
-        """The error without the API key, should a server have echoed it back."""
-        key = self._config.api_key
-        texts = [str(exc), *(v for v in vars(exc).values() if isinstance(v, str))]
-        if not key or len(key) < 4 or not any(key in text for text in texts):
-            return exc
-        clean = exc.retext(str(exc).replace(key, _KEY_MARK))
-        for name, value in vars(exc).items():
-            if isinstance(value, str):
-                setattr(clean, name, value.replace(key, _KEY_MARK))
-        return clean

@@ -1,7 +1,7 @@
 """HTTP plumbing under the edit client: ``endpoint_url`` (the checked address of the
 endpoint), ``tls_context`` (the verifying TLS context the process shares), and reading an
-answer safely: ``read_capped`` (a body up to a size cap, ``too_large`` being the error past
-it) and ``offload`` (parsing a payload above ``INLINE_LIMIT`` in a worker thread).
+answer safely: ``read_capped`` (a body up to a size cap, inflated as app.client.inflate
+says) and ``offload`` (parsing a payload above ``INLINE_LIMIT`` in a worker thread).
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from typing import Any, TypeVar
 
 import httpx
 
-from app.client.errors import InputError, ProtocolError
+from app.client.errors import InputError
+from app.client.inflate import Wait, body_pieces
 
 T = TypeVar("T")
 
@@ -59,24 +60,13 @@ async def offload(size: int, work: Callable[..., T], *args: Any) -> T:
     return work(*args)
 
 
-async def read_capped(response: httpx.Response, limit: int, *, truncate: bool = False) -> bytes:
+async def read_capped(
+    response: httpx.Response, limit: int, *, truncate: bool = False, wait: Wait | None = None
+) -> bytes:
+    """The whole body, inflated, up to ``limit`` bytes (``body_pieces`` says how)."""
     parts: list[bytes] = []
-    total = 0
-    async with aclosing(response.aiter_bytes()) as chunks:
-        async for chunk in chunks:
-            if total + len(chunk) > limit:
-                if not truncate:
-                    raise too_large(limit)
-                parts.append(chunk[: limit - total])
-                break
-            total += len(chunk)
-            parts.append(chunk)
+    pieces = body_pieces(response, limit, truncate=truncate, wait=wait)
+    async with aclosing(pieces):
+        async for piece in pieces:
+            parts.append(piece)
     return b"".join(parts)
-
-
-def too_large(limit: int) -> ProtocolError:
-    size = f"{limit / 2**20:g} MiB" if limit >= 2**20 else f"{limit:,} bytes"
-    return ProtocolError(
-        f"the answer grew past the {size} limit (max_response_bytes) and was cut off; no "
-        "image edit is that large, so the server is broken or hostile."
-    )

@@ -81,6 +81,23 @@ class CompletedImage:
 ImageEvent = PartialImage | CompletedImage
 
 
+EXTRA_PARTIALS = "extra_partial_images"
+EXTRA_FINALS = "extra_images"
+
+
+@dataclass(frozen=True)
+class JobWarning:
+    """Something a job worked around and went on, for the user to hear about: e.g. images
+    a server sent beyond what the request asked for (``code`` EXTRA_PARTIALS or
+    EXTRA_FINALS), ignored and never written. ``message`` is one line for people;
+    ``variant`` is the index (from 0) of the request's first variant, as in the events."""
+
+    code: str
+    message: str
+    variant: int = 0
+    request_id: str | None = None
+
+
 @dataclass(frozen=True)
 class ErrorInfo:
     """The OpenAI error object: ``{"error": {"message", "type", "param", "code"}}``."""

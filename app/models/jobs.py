@@ -57,6 +57,7 @@ class JobsModel(QObject):
     variant_discarded = Signal(str, int)
     history_failed = Signal(object)  # UserError: the history could not be written (once)
     job_restored = Signal(str)  # a recorded job shown again; its images follow as arriving
+    job_warning = Signal(str, str)  # job id, what the client worked around (extra images)
 
     def __init__(
         self,
@@ -222,7 +223,8 @@ class JobsModel(QObject):
             await asyncio.to_thread(self._prepare_folder, job)
             config = self._config_for(job.provider)
             await prepare()  # the client's TLS set-up, in a worker thread (once)
-            async with ImageEditClient(config, self._schema) as client:
+            warn = lambda warning: self.job_warning.emit(job.id, warning.message)  # noqa: E731
+            async with ImageEditClient(config, self._schema, on_warning=warn) as client:
                 events = client.variants(job.request, split_streams=job.split_streams)
                 async for event in events:
                     path = await asyncio.to_thread(self._save, job, event)

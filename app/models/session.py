@@ -18,6 +18,7 @@ from PySide6.QtCore import QBuffer, QIODevice, QObject, Signal
 from PySide6.QtGui import QImage
 
 from app.client import ClientConfig
+from app.core.errors import ErrorKind
 from app.core.imageio import ImageFileError, write_atomic
 from app.core.limits import open_pixel_limit
 from app.core.mask import coverage_png, to_api_png
@@ -95,6 +96,7 @@ class EditorSession(QObject):
         document.open_failed.connect(runner.report_text)
         self.inputs.first_changed.connect(self._on_first_input_changed)
         jobs.job_failed.connect(lambda _job, error: runner.report(error))
+        jobs.job_warning.connect(lambda _job, text: runner.report_text(text, ErrorKind.PROTOCOL))
 
     @property
     def split_streams(self) -> bool:

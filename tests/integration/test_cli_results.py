@@ -139,3 +139,46 @@ def test_a_results_folder_removed_mid_run_is_made_again_and_the_final_kept(
     (completed,) = [e for e in events if e["event"] == "completed"]
     assert Path(completed["file"]).exists() and Path(completed["file"]).parent == out
     assert "GeneratorExit" not in err
+
+
+# --- deadlines and servers that send too much (issue 15) ----------------------------------
+
+
+def test_keep_alives_alone_end_at_the_idle_timeout_with_exit_4(capsys, tmp_path, photo) -> None:
+    from tests.support.hostile_replies import chatter
+
+    with fs.serve(chatter([fs.partial(images.png_bytes(16, 12))], every=0.05)) as server:
+        code, events, _, _ = edit(
+            capsys, "--base-url", server.base_url, "--image", str(photo), "--prompt", "x",
+            "--stream", "--partial-images", "1", "--idle-timeout", "0.5", "--out",
+            str(tmp_path / "out"), "--json", "--no-history",
+        )  # fmt: skip
+    assert code == 4
+    error = events[-1]
+    assert error["event"] == "error" and "idle timeout" in error["message"]
+    assert "--idle-timeout" in error["message"] and len(error["files"]) == 1  # the partial kept
+
+
+@pytest.mark.parametrize("flag", ["--idle-timeout", "--job-timeout"])
+@pytest.mark.parametrize("value", ["0", "-3", "soon"])
+def test_a_deadline_must_be_a_time_above_zero(capsys, photo, flag: str, value: str) -> None:
+    with pytest.raises(SystemExit) as exited:
+        edit(capsys, "--image", str(photo), "--prompt", "x", flag, value)
+    assert exited.value.code == 2
+    assert flag in capsys.readouterr().err
+
+
+def test_extra_partials_are_ignored_with_a_warning_and_never_written(
+    capsys, tmp_path: Path, photo: Path
+) -> None:
+    flood = [fs.partial(images.png_bytes(16, 12), i) for i in range(40)]
+    out = tmp_path / "out"
+    with fs.serve(fs.sse([*flood, fs.completed(images.png_bytes(32, 24))])) as server:
+        code, events, _, _ = edit(
+            capsys, "--base-url", server.base_url, "--image", str(photo), "--prompt", "x",
+            "--stream", "--partial-images", "1", "--out", str(out), "--json", "--no-history",
+        )  # fmt: skip
+    assert code == 0
+    (warning,) = [e for e in events if e["event"] == "warning"]
+    assert warning["code"] and warning["message"]
+    assert len(list(out.iterdir())) == 2  # one partial, one final

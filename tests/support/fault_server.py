@@ -21,7 +21,8 @@ A scenario says how to answer each request:
 
 Replies: ``json_images``, ``json_body``, ``error``, ``html``, ``text``, ``empty``, ``sse``
 (any line end, chunk size, keep-alives, pauses, ``[DONE]``, a drop after k events, or
-holding the connection open), ``endless_line``, ``hang`` and ``hang_up``. Events for ``sse``:
+holding the connection open), ``endless_line``, ``hang`` and ``hang_up``; more hostile ones
+in ``tests.support.hostile_replies``. Events for ``sse``:
 ``partial``, ``completed``, ``error_event``, ``raw_event``.
 
 The server records every request (``server.requests``) and every connection the client
@@ -35,28 +36,18 @@ import base64
 import contextlib
 import json
 import threading
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
+
+from tests.support.request_body import Part, body_pieces, parse_multipart
 
 Scenario = Any  # Reply | Sequence[Reply] | Callable[[RecordedRequest, int], Reply]
 _READ = 1 << 16
 
 
 # --- what the server saw ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Part:
-    name: str
-    data: bytes = field(repr=False)
-    filename: str | None = None
-    content_type: str | None = None
-
-    @property
-    def text(self) -> str:
-        return self.data.decode("utf-8")
 
 
 @dataclass
@@ -453,7 +444,7 @@ class FaultServer:
                 headers[name.strip().lower()] = value.strip()
         request = RecordedRequest(method, path, headers)
         body = bytearray() if self._keep_bodies else None
-        async for piece in _body_pieces(reader, headers):
+        async for piece in body_pieces(reader, headers):
             request.body_size += len(piece)
             if self._read_pause:
                 await asyncio.sleep(self._read_pause)
@@ -476,61 +467,6 @@ def serve(
         yield server
     finally:
         server.stop()
-
-
-async def _body_pieces(
-    reader: asyncio.StreamReader, headers: Mapping[str, str]
-) -> AsyncIterator[bytes]:
-    if headers.get("transfer-encoding", "").lower() == "chunked":
-        while True:
-            size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
-            if size == 0:
-                await reader.readuntil(b"\r\n")
-                return
-            yield await reader.readexactly(size)
-            await reader.readexactly(2)
-    remaining = int(headers.get("content-length", "0"))
-    while remaining:
-        piece = await reader.read(min(_READ, remaining))
-        if not piece:
-            raise asyncio.IncompleteReadError(b"", remaining)
-        remaining -= len(piece)
-        yield piece
-
-
-def parse_multipart(body: bytes, content_type: str) -> list[Part]:
-    """The parts of a multipart/form-data body (empty for any other body)."""
-    if "boundary=" not in content_type:
-        return []
-    boundary = content_type.split("boundary=", 1)[1].split(";")[0].strip().strip('"')
-    delimiter = b"--" + boundary.encode()
-    parts = []
-    for chunk in body.split(delimiter)[1:]:
-        if chunk.startswith(b"--"):
-            break
-        head, _, data = chunk.removeprefix(b"\r\n").partition(b"\r\n\r\n")
-        headers = {}
-        for line in head.decode("utf-8").split("\r\n"):
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        params = _disposition(headers.get("content-disposition", ""))
-        parts.append(
-            Part(
-                name=params.get("name", ""),
-                data=data.removesuffix(b"\r\n"),
-                filename=params.get("filename"),
-                content_type=headers.get("content-type"),
-            )
-        )
-    return parts
-
-
-def _disposition(value: str) -> dict[str, str]:
-    params = {}
-    for item in value.split(";")[1:]:
-        name, _, raw = item.strip().partition("=")
-        params[name.lower()] = raw.strip('"')
-    return params
 
 
 def _pieces(data: bytes, size: int | None) -> Iterator[bytes]:

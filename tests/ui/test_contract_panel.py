@@ -43,3 +43,39 @@ def test_gpt_image_2_offers_a_transparent_background(editor: Editor) -> None:  #
     box = panel.editors["background"].box
     assert "transparent" in [box.itemText(i) for i in range(box.count())]
     assert "preview" in panel.editors["background"].toolTip()
+
+
+def test_a_server_flooding_partials_is_said_in_the_error_bar_and_the_job_ends(
+    qt_loop,
+    editor: Editor,  # noqa: F811
+) -> None:
+    """Issue 15: the client keeps what was asked for and the editor says what it ignored."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    from tests.support import fault_server as fs
+    from tests.support import images
+    from tests.support.editor import open_sample_and_paint, until
+    from tests.support.qtloop import next_signal
+
+    window, session = editor.window, editor.session
+    flood = [fs.partial(images.png_bytes(600, 400), i) for i in range(30)]
+    reply = fs.sse([*flood, fs.completed(images.png_bytes(600, 400))])
+
+    async def run_job() -> str:
+        await open_sample_and_paint(editor)
+        QTest.keyClick(window.params.editors["stream"].box, Qt.Key.Key_Space)
+        session.params.set_value("partial_images", 1)
+        await until(lambda: window.generate_panel.generate_button.isEnabled())
+        finished = next_signal(session.jobs.job_finished)
+        QTest.mouseClick(window.generate_panel.generate_button, Qt.MouseButton.LeftButton)
+        job_id, _usage = await finished
+        return job_id
+
+    with fs.serve(reply) as server:
+        use_provider(editor, server.base_url)
+        job_id = qt_loop.run(run_job(), timeout=60)
+    job = session.jobs.jobs[job_id]
+    assert len(job.files) == 2  # one partial and the final, nothing more on disk
+    assert not window.error_bar.isHidden()
+    assert "partial" in window.error_bar.message.text().lower()
