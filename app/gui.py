@@ -7,6 +7,7 @@ receives what it needs from here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import gc
 import os
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from platformdirs import user_cache_dir, user_state_dir
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
 from app.core.resources import resource_path
@@ -37,6 +38,8 @@ from app.qt.workers import favour_ui_thread, worker_executor
 from app.services.engine_process import LocalEngineProcess
 from app.services.history import default_path as history_path
 from app.services.keys import KeyStore
+from app.services.single_instance import HandOffError, InstanceServer, hand_off, instance_name
+from app.ui.about import app_icon
 from app.ui.main_window import MainWindow
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.theme import apply_dark_theme
@@ -55,6 +58,10 @@ class Editor:
     settings: Settings
     engine: LocalEngineProcess | None
     recovery: SessionRecovery | None = None
+    restored: bool = False  # the last session is back: photos handed over open at once
+
+    def mark_restored(self) -> None:
+        self.restored = True
 
     @property
     def runner(self) -> TaskRunner:
@@ -108,7 +115,7 @@ def build_editor(*, schema: Schema | None = None, start_engine: bool = True) -> 
     providers = settings.providers()
     active_id = settings.active_provider_id()
     provider = next((p for p in providers if p.id == active_id), providers[0])
-    engine = LocalEngineProcess() if start_engine else None
+    engine = engine_process() if start_engine else None
     keys = KeyStore()
     runner = TaskRunner()
     document = EditDocument()
@@ -131,10 +138,20 @@ def build_editor(*, schema: Schema | None = None, start_engine: bool = True) -> 
     recovery.load()
     window = MainWindow(session, compare, keep, recovery, sample=resource_path("samples", SAMPLE))
     editor = Editor(window, session, settings, engine, recovery)
+    recovery.restored.connect(editor.mark_restored)
     window.settings_requested.connect(lambda: _open_settings(editor))
     if engine is not None:
         engine.start()
     return editor
+
+
+def engine_process() -> LocalEngineProcess:
+    """The local engine as a child: ``python -m app serve ...``; in the bundle (PyInstaller
+    sets ``sys.frozen``) there is no ``-m``, so the bundle's own ``retouch serve ...``."""
+    if not getattr(sys, "frozen", False):
+        return LocalEngineProcess()
+    program = Path(sys.executable).with_name("retouch" + Path(sys.executable).suffix)
+    return LocalEngineProcess(str(program), ("serve", "--port", "0", "--exit-with-stdin"))
 
 
 def _open_settings(editor: Editor) -> None:
@@ -208,17 +225,35 @@ def main() -> int:
 
 
 def run(argv: list[str]) -> int:
+    """The editor, with the photos in ``argv``; or, when an editor of this user and home
+    already runs, the photos handed to it (it opens them and comes to the front)."""
+    photos = [Path(a).absolute() for a in argv if not a.startswith("-")]
+    name = instance_name()
+    try:
+        if hand_off(name, photos):
+            print(handed_text(photos))
+            return 0
+    except HandOffError as exc:
+        print(f"retouch: {exc}", file=sys.stderr)
+        return 1
     tune_allocator()
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
     app.setApplicationName("Retouch Studio")
     app.setOrganizationName("Retouch Studio")
     app.setDesktopFileName("retouch-studio")
+    app.setWindowIcon(app_icon())
     apply_dark_theme(app)
     import qasync
 
     with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
-        photos = [Path(a).absolute() for a in argv if not a.startswith("-")]
-        return runner.run(_main(app, photos))
+        return runner.run(_main(app, photos, name))
+
+
+def handed_text(photos: list[Path]) -> str:
+    if not photos:
+        return "Retouch Studio is already running: its window was brought to the front."
+    names = ", ".join(p.name for p in photos)
+    return f"Retouch Studio is already running: {names} opened there."
 
 
 def open_photos(editor: Editor, photos: list[Path]) -> None:
@@ -229,21 +264,52 @@ def open_photos(editor: Editor, photos: list[Path]) -> None:
         return
 
     def open_them() -> None:
-        editor.recovery.restored.disconnect(open_them)
         editor.window.canvas.open_file(str(photos[0]))
         if photos[1:]:
             editor.spawn(editor.window.files.add_paths(photos[1:]))
 
-    editor.recovery.restored.connect(open_them)
+    if editor.recovery is None or editor.restored:
+        open_them()
+        return
+
+    def when_restored() -> None:
+        editor.recovery.restored.disconnect(when_restored)
+        open_them()
+
+    editor.recovery.restored.connect(when_restored)
 
 
-async def _main(app: QApplication, photos: list[Path] | None = None) -> int:
+def show_photos(editor: Editor, photos: list[Path]) -> None:
+    """Photos handed over by a later launch: the window comes to the front (out of the
+    taskbar if minimized) and they open as ``retouch PHOTO...`` opens them."""
+    window = editor.window
+    state = window.windowState() & ~Qt.WindowState.WindowMinimized
+    window.setWindowState(state | Qt.WindowState.WindowActive)
+    window.show()
+    window.raise_()
+    window.activateWindow()
+    open_photos(editor, photos)
+
+
+async def _main(app: QApplication, photos: list[Path] | None = None, name: str = "") -> int:
+    photos = photos or []
+    instance = InstanceServer(name, app) if name else None
+    if instance is not None and not instance.listen():
+        instance.deleteLater()
+        instance = None
+        # An editor started at the same moment took the name first: hand it the photos.
+        with contextlib.suppress(HandOffError):
+            if hand_off(name, photos):
+                print(handed_text(photos))
+                return 0
     loop = asyncio.get_running_loop()
     configure_workers(loop)
     collector = UiThreadCollector(app)
     collector.start()
     editor = build_editor()
-    open_photos(editor, photos or [])
+    open_photos(editor, photos)
+    if instance is not None:
+        instance.photos_received.connect(lambda handed: show_photos(editor, handed))
     closed = loop.create_future()
 
     def finish(*_: object) -> None:
@@ -264,6 +330,9 @@ async def _main(app: QApplication, photos: list[Path] | None = None) -> int:
     editor.window.show()
     loop.call_later(FREEZE_AFTER_S, freeze_startup_objects)
     await closed
+    if instance is not None:
+        instance.close()  # a launch from now on starts an editor of its own
+        instance.deleteLater()
     wake.stop()
     editor.window.save_layout()
     await editor.shutdown()

@@ -90,7 +90,7 @@ async def tour(app: QApplication) -> None:
             shot_taken.set_result(True)
 
     session.jobs.partial_received.connect(on_partial)
-    QTest.mouseClick(window.generate_button, Qt.MouseButton.LeftButton)
+    QTest.mouseClick(window.generate_panel.generate_button, Qt.MouseButton.LeftButton)
     await asyncio.wait_for(shot_taken, 60)
     finished = asyncio.get_running_loop().create_future()
     session.jobs.job_finished.connect(lambda *_: finished.done() or finished.set_result(True))

@@ -21,6 +21,7 @@ from app.models.compare import CompareModel, Source
 from app.models.keep import KeepModel
 from app.models.recovery import SessionRecovery
 from app.models.session import EditorSession, refused_text
+from app.ui.about import install_help
 from app.ui.canvas.toolbars import ToolOptionsBar, ToolPalette
 from app.ui.canvas.view import MaskCanvas
 from app.ui.compare_panel import ComparePanel
@@ -108,6 +109,7 @@ class MainWindow(QMainWindow):
         self.files = FileCommands(self, session, recovery, self.canvas, self.statusBar(), sample)
         self.history = install_history(self)
         build_menus(self)
+        install_help(self)  # Help: keyboard shortcuts, About
         self._connect()
         restore_layout(self, self.settings)
         self._show_models(session.provider)
