@@ -7,7 +7,7 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Self
 
-from app.core.errors import ErrorKind, UserError
+from app.core.errors import API_ERROR_HINTS, ErrorKind, UserError
 from app.core.imageio import ImageFileError
 
 _MAX_MESSAGE = 600
@@ -132,6 +132,9 @@ def _client_error(exc: ClientError, key_hint: str) -> UserError:
             message = one_line(f"{message}; {_clause(key_hint)}.")
         else:
             kind, retryable = ErrorKind.API, type_ != "image_generation_user_error"
+            hint = API_ERROR_HINTS.get(code or "")
+            if hint and hint not in message:
+                message = one_line(f"{message.rstrip('. ')}; {hint}.")
     elif isinstance(exc, NetworkError):
         kind, retryable = ErrorKind.NETWORK, True
     elif isinstance(exc, InputError):

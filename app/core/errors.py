@@ -57,6 +57,18 @@ class ErrorKind(StrEnum):
 
 _FINAL_KINDS = frozenset({ErrorKind.AUTH, ErrorKind.FILE, ErrorKind.INTERNAL})
 
+API_ERROR_HINTS = {
+    "invalid_input_fidelity_model": "this model does not take input fidelity (gpt-image-2 "
+    "refuses it): leave Input fidelity unset",
+    "invalid_mask_image_format": "the mask must be a PNG with an alpha channel: export it "
+    "again from the editor (Mask ▸ Save mask)",
+    "unsupported_file_mimetype": "send PNG, JPEG or WebP images",
+    "moderation_blocked": "the request was refused by moderation: change the prompt or "
+    "the images; sending it again as it is will be refused again",
+}
+"""What to do about the API error codes seen in practice (../shared/PROTOCOL.md, Errors),
+added to the server's own message."""
+
 
 @dataclass(frozen=True)
 class UserError:
