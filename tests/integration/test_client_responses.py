@@ -142,3 +142,31 @@ async def test_large_payloads_are_parsed_off_the_event_loop(
         async with harness(server) as h:
             await h.run(edit_request(tmp_path))
     assert offloaded.count("images_from_body") == 1
+
+
+async def test_event_values_outside_the_documented_enums_are_taken_as_they_are(
+    tmp_path: Path,
+) -> None:
+    """Issue 16: gpt-image-2 answers other WxH strings and `auto`; the completed event's
+    usage has no output_tokens_details. Nothing is validated strictly."""
+    import base64
+    import json
+
+    def event(kind: str, **extra) -> fs.Event:
+        payload = {"type": kind, "b64_json": base64.b64encode(PNG).decode(),
+                   "size": "1232x784", "quality": "ultra", "background": "auto",
+                   "output_format": "png", **extra}  # fmt: skip
+        return fs.raw_event(json.dumps(payload), kind)
+
+    usage = {"input_tokens": 12, "output_tokens": 30, "total_tokens": 42,
+             "input_tokens_details": {"text_tokens": 2, "image_tokens": 10}}  # fmt: skip
+    stream = fs.sse([
+        event("image_edit.completed", usage=usage),  # the final first: order is not assumed
+        event("image_edit.partial_image", partial_image_index=0),
+    ])  # fmt: skip
+    with fs.serve(stream) as server:
+        async with harness(server) as h:
+            events = await h.run(edit_request(tmp_path, stream=True, partial_images=1))
+    final = next(e for e in events if isinstance(e, CompletedImage))
+    assert final.size == "1232x784" and final.usage.total_tokens == 42
+    assert final.data == PNG
