@@ -288,6 +288,7 @@ def show_photos(editor: Editor, photos: list[Path]) -> None:
     window.show()
     window.raise_()
     window.activateWindow()
+    window.canvas.setFocus()  # the keys go to the canvas (B, E, ...), not the first field
     open_photos(editor, photos)
 
 

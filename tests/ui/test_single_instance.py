@@ -209,6 +209,7 @@ def test_photos_handed_over_open_and_bring_the_window_to_the_front(
     inputs = made.session.inputs
     qt_loop.run(until(lambda: [p.name for p in inputs.paths] == ["kitchen.png", "reference.png"]))
     assert window.canvas.image().width() == 120
+    assert window.canvas.hasFocus()  # a key pressed next (B, E, ...) reaches the tools
 
 
 # --- between processes -------------------------------------------------------------------------
