@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from app import __version__
-from app.cli_connection import add_connection
+from app.cli_connection import add_connection, key_env
 from app.cli_history import EditRecording, add_history_command
 from app.cli_report import Reporter, ResultWriter
 from app.cli_send import (
@@ -271,6 +271,7 @@ def _edit(args: argparse.Namespace, schema: Schema, work_dir: Path) -> int:
     problems += copy_problems + [
         p for p in file_problems if not (p.field == "image" and p.file in unopened)
     ]
+    args.api_key_env = key_env(args.api_key_env, loopback)
     api_key = os.environ.get(args.api_key_env) or None
     if api_key is None and not loopback:
         problems.append(

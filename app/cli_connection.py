@@ -11,6 +11,19 @@ from typing import Any
 from app.core.schema import Schema
 
 DEFAULT_BASE_URL = "https://api.openai.com"
+DEFAULT_KEY_ENV = "OPENAI_API_KEY"
+ENGINE_TOKEN_ENV = "RETOUCH_ENGINE_TOKEN"  # what retouch serve and the editor's engine read
+
+
+def key_env(given: str | None, loopback: bool) -> str:
+    """The environment variable the API key is read from: the one given with --api-key-env;
+    else, for the local engine (a loopback base URL), its token's when that is set; else
+    OPENAI_API_KEY. An OpenAI key is never sent to a local engine that has its own token."""
+    if given:
+        return given
+    if loopback and os.environ.get(ENGINE_TOKEN_ENV):
+        return ENGINE_TOKEN_ENV
+    return DEFAULT_KEY_ENV
 
 
 def add_connection(parser: argparse.ArgumentParser, schema: Schema, for_rerun: bool) -> None:
@@ -33,9 +46,10 @@ def add_connection(parser: argparse.ArgumentParser, schema: Schema, for_rerun: b
     )
     conn.add_argument(
         "--api-key-env",
-        default=default("OPENAI_API_KEY"),
+        default=None,
         metavar="VAR",
-        help="environment variable holding the API key (default %(default)s)",
+        help=f"environment variable holding the API key (default {DEFAULT_KEY_ENV}; for a "
+        f"loopback base URL, {ENGINE_TOKEN_ENV} when it is set: the local engine's token)",
     )
     conn.add_argument(
         "--force-image-array",

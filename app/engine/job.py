@@ -2,7 +2,9 @@
 as the client, its images decoded, and then its work as a generator of events (partial and
 completed images), one stage of work per ``next()``.
 
-Everything here is synchronous and CPU-bound: the server runs it in worker threads.
+Everything here is synchronous and CPU-bound: the server runs it in worker threads. A
+request's work stops soon after the asyncio task that asked for it ends (its client left):
+see ``app.engine.cancel``.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ from app.core.imageio import MIME_TYPES, ImageFileError
 from app.core.schema import Schema, parse_size
 from app.core.validation import NamedSource, Problem, probe_file, validate_files, validate_values
 from app.engine import codec
+from app.engine.cancel import Cancel, Cancelled, bind_to_current_task
 from app.engine.errors import EngineError
 from app.engine.fills.base import hole_from_alpha, partial_scales
 from app.engine.upload import FilePart, Upload
 from app.engine.usage import usage
-from app.engine.variants import variant
+from app.engine.variants import variant, warm_up_fills
 
 IMAGE_PARTS = ("image", "image[]")
 MASK_PART = "mask"
@@ -102,6 +105,8 @@ def prepare_edit(upload: Upload, schema: Schema, first_variant: int = 0) -> Edit
         requested == "auto" and first.has_alpha and output_format in ("png", "webp")
     )
     max_pixels = schema.files.max_pixels
+    if named_mask is not None:
+        warm_up_fills()  # the PatchMatch fill's child processes, while this request decodes
     # The mask decodes on another core while this thread decodes the image: at 4K each takes
     # a large share of the fill's time. Both go through the same header gate first.
     mask_job = (
@@ -165,17 +170,27 @@ def edit_events(edit: Edit) -> list[Iterator[ImageEvent]]:
     """The request's work, lazily, one sequence per variant: its partial images (coarse to
     fine, if streaming), then its completed image. In a stream the first completed event
     carries the input tokens and later ones only their output, so the events' usage adds up
-    to the request's."""
-    return [_variant_events(edit, index) for index in range(edit.n)]
+    to the request's. Called from the task that serves the request, the work stops (the
+    sequences end early) soon after that task ends."""
+    cancel = Cancel()
+    bind_to_current_task(cancel)
+    return [_variant_events(edit, index, cancel) for index in range(edit.n)]
 
 
-def _variant_events(edit: Edit, index: int) -> Iterator[ImageEvent]:
+def _variant_events(edit: Edit, index: int, cancel: Cancel) -> Iterator[ImageEvent]:
+    try:
+        yield from _stage_events(edit, index, cancel)
+    except Cancelled:
+        return  # nobody reads the rest
+
+
+def _stage_events(edit: Edit, index: int, cancel: Cancel) -> Iterator[ImageEvent]:
     scales = partial_scales(edit.partials)
     chosen = variant(edit.first_variant + index)
     if edit.hole is None:
         stages = chosen.retouch.stages(edit.pixels, scales)
     else:
-        stages = chosen.fill.stages(edit.pixels, edit.hole, scales)
+        stages = chosen.fill.stages(edit.pixels, edit.hole, scales, cancel)
     for stage, pixels in enumerate(stages):
         if edit.png is not None:
             data = edit.png.encode(pixels)

@@ -28,13 +28,19 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from app.core.events import ERROR_TYPE, ErrorInfo, ImageEvent, stream_payload
+from app.core.events import ERROR_TYPE, ImageEvent, stream_payload
 from app.core.providers import LOCAL_VARIANT_HEADER
 from app.core.schema import Schema, load_schema
+from app.engine.admission import Admission, Admit
+from app.engine.connections import ConnectionGuard, GuardedH11Protocol
+from app.engine.deadlines import BodyDeadline
 from app.engine.errors import EngineError
+from app.engine.guards import ACCEPT_BATCH, Guards, raise_open_file_limit
 from app.engine.job import Edit, edit_events, local_models, prepare_edit
-from app.engine.middleware import BearerAuth, RequestId
+from app.engine.memory import IdleTrim
+from app.engine.middleware import BearerAuth, LocalOnly, RequestId, failure
 from app.engine.runner import WorkRunner
+from app.engine.strict import ascii_int, check_numbers
 from app.engine.upload import Limits, read_upload
 from app.engine.variants import VARIANTS
 
@@ -56,12 +62,27 @@ def create_app(
     limits: Limits | None = None,
     keepalive_seconds: float = 1.0,
     threads: int | None = None,
+    guards: Guards | None = None,
+    bound_host: str | None = None,
 ) -> Starlette:
     """The engine as an ASGI app. ``token``: require ``Authorization: Bearer <token>`` on
-    every route but /health. ``limits``: upload limits (default: from the schema)."""
+    every route but /health (``retouch serve`` always has one unless told --no-token).
+    ``limits``: upload limits (default: from the schema). ``guards``: connections, deadlines
+    and admission (``uvicorn_config`` applies the connection part). ``bound_host``: the
+    address the engine listens on, accepted as a Host besides the loopback names."""
     schema = schema or load_schema()
+    limits = limits or Limits.for_schema(schema)
+    guards = guards or Guards()
     runner = WorkRunner(threads=threads, keepalive=keepalive_seconds)
-    endpoints = _Endpoints(schema, limits or Limits.for_schema(schema), runner)
+    trim = IdleTrim(busy=lambda: admission.stats.active or admission.stats.queued)
+    admission = Admission(
+        slots=guards.max_work or runner.threads,
+        queue=guards.max_queue,
+        budget=guards.max_inflight_bytes or limits.max_request_bytes,
+        on_idle=trim.soon,
+    )
+    connections = ConnectionGuard(guards.header_timeout)
+    endpoints = _Endpoints(schema, limits, runner, admission, connections)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -74,23 +95,40 @@ def create_app(
         Route("/v1/models/{model:path}", endpoints.model, methods=["GET"]),
         *(Route(path, endpoints.edit, methods=["POST"]) for path in EDIT_PATHS),
     ]
-    return Starlette(
+    app = Starlette(
         routes=routes,
-        middleware=[Middleware(RequestId), Middleware(BearerAuth, token=token)],
-        exception_handlers={
-            EngineError: _engine_error,
-            HTTPException: _http_error,
-            Exception: _server_error,
-        },
+        middleware=[
+            Middleware(RequestId),  # outermost: every answer, even a refusal, has an id
+            Middleware(LocalOnly, bound_host=bound_host),
+            Middleware(BearerAuth, token=token),
+            Middleware(BodyDeadline, guards=guards),
+            Middleware(
+                Admit, admission=admission, paths=EDIT_PATHS, largest=limits.max_request_bytes
+            ),
+        ],
+        exception_handlers={EngineError: _engine_error, HTTPException: _http_error},
         lifespan=lifespan,
     )
+    app.state.guards = guards
+    app.state.connections = connections
+    app.state.admission = admission
+    return app
 
 
 class _Endpoints:
-    def __init__(self, schema: Schema, limits: Limits, runner: WorkRunner) -> None:
+    def __init__(
+        self,
+        schema: Schema,
+        limits: Limits,
+        runner: WorkRunner,
+        admission: Admission,
+        connections: ConnectionGuard,
+    ) -> None:
         self.schema = schema
         self.limits = limits
         self.runner = runner
+        self.admission = admission
+        self.connections = connections
 
     async def health(self, request: Request) -> Response:
         return JSONResponse(
@@ -98,6 +136,8 @@ class _Endpoints:
                 "status": "ok",
                 "models": list(local_models(self.schema)),
                 "work": self.runner.stats.to_json(),
+                "admission": self.admission.to_json(),
+                "connections": self.connections.to_json(),
             }
         )
 
@@ -124,11 +164,14 @@ class _Endpoints:
             upload = await read_upload(request, self.limits)
         except ClientDisconnect:
             return Response(status_code=400)  # nobody is listening any more
-        edit = await self.runner.call(prepare_edit, upload, self.schema, first_variant)
-        del upload  # the decoded pixels are all that is needed from here on
+        try:
+            check_numbers(upload.texts, self.schema)
+            edit = await self.runner.call(prepare_edit, upload, self.schema, first_variant)
+        finally:
+            upload.close()  # the decoded pixels are all that is needed from here on
         if edit.stream:
             return StreamingResponse(
-                self._event_stream(edit, created),
+                self._event_stream(edit, created, request.state.request_id),
                 media_type="text/event-stream",
                 headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
             )
@@ -146,30 +189,32 @@ class _Endpoints:
         body = await self.runner.call(_response_body, edit, created, images)
         return Response(body, media_type="application/json")
 
-    async def _event_stream(self, edit: Edit, created: int) -> AsyncIterator[bytes]:
+    async def _event_stream(
+        self, edit: Edit, created: int, request_id: str
+    ) -> AsyncIterator[bytes]:
         steps = [map(partial(_sse, edit=edit, created=created), e) for e in edit_events(edit)]
         async with aclosing(self.runner.iterate(steps, ahead=self.runner.threads)) as items:
             try:
                 async for item in items:
                     yield KEEPALIVE if item is None else item
-            except Exception as exc:  # the status line is gone: report in the stream
-                log.exception("the engine failed during a stream")
-                info = ErrorInfo(f"The local engine failed: {exc}", "server_error", None, None)
+            except Exception:  # the status line is gone: report in the stream
+                log.exception("request %s failed during its stream", request_id)
+                info = failure(request_id).info
                 yield _sse_line(ERROR_TYPE, {"type": ERROR_TYPE, **info.to_json()})
 
 
 def _first_variant(header: str | None) -> int:
     if header is None:
         return 0
-    text = header.strip()
-    if not text.isdigit() or int(text) >= len(VARIANTS):
+    number = ascii_int(header, signed=False)
+    if number is None or number >= len(VARIANTS):
         raise EngineError(
             400,
-            f"The {VARIANT_HEADER} header is {header!r}; send a variant number from 0 to "
-            f"{len(VARIANTS) - 1}, or leave it out.",
+            f"The {VARIANT_HEADER} header is {header[:40]!r}; send a variant number from 0 "
+            f"to {len(VARIANTS) - 1} (digits 0-9), or leave it out.",
             code="invalid_value",
         )
-    return int(text)
+    return number
 
 
 def _model_card(name: str) -> dict[str, Any]:
@@ -230,23 +275,13 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return EngineError(exc.status_code, message, code=code).response()
 
 
-async def _server_error(request: Request, exc: Exception) -> Response:
-    return EngineError(
-        500,
-        f"The local engine failed ({type(exc).__name__}: {exc}); try again, and report it if "
-        "it keeps happening.",
-        type="server_error",
-        code="server_error",
-    ).response()
-
-
 # --- serving -------------------------------------------------------------------------------
 
 
 def listen(host: str, port: int) -> socket.socket:
     """A listening TCP socket (port 0: a free one). Raises OSError."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    return socket.create_server((host, port), family=family, backlog=128)
+    return socket.create_server((host, port), family=family, backlog=ACCEPT_BATCH)
 
 
 def engine_url(sock: socket.socket) -> str:
@@ -255,8 +290,15 @@ def engine_url(sock: socket.socket) -> str:
 
 
 def uvicorn_config(app: Starlette, *, log_config: Any = uvicorn.config.LOGGING_CONFIG) -> Any:
+    """How uvicorn serves ``app``: with the connection cap and head deadline of its guards
+    (connections.py says why uvicorn's own settings do not do it), over h11."""
+    connections: ConnectionGuard = app.state.connections
+    guards: Guards = app.state.guards
+    connections.cap = guards.connection_cap(work=app.state.admission.slots)
     return uvicorn.Config(
         app,
+        http=partial(GuardedH11Protocol, guard=connections),
+        backlog=ACCEPT_BATCH,
         log_config=log_config,
         log_level="warning",
         access_log=False,  # a parent that does not read our output must never block us
@@ -267,16 +309,19 @@ def uvicorn_config(app: Starlette, *, log_config: Any = uvicorn.config.LOGGING_C
 
 
 class _AnnouncingServer(uvicorn.Server):
-    """Prints the URL once the socket serves, as the first line on stdout."""
+    """Prints the URL once the socket serves, as the first line on stdout (the editor and
+    scripts read it), then ``notes``, one a line."""
 
-    def __init__(self, config: uvicorn.Config, url: str) -> None:
+    def __init__(self, config: uvicorn.Config, url: str, notes: tuple[str, ...] = ()) -> None:
         super().__init__(config)
         self.url = url
+        self.notes = notes
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
         if not self.should_exit:
-            print(f"Retouch engine listening on {self.url}", flush=True)
+            lines = [f"Retouch engine listening on {self.url}", *self.notes]
+            print("\n".join(lines), flush=True)
 
 
 def serve(
@@ -285,12 +330,16 @@ def serve(
     token: str | None = None,
     *,
     exit_with_stdin: bool = False,
+    guards: Guards | None = None,
+    notes: tuple[str, ...] = (),
 ) -> int:
     """Run the engine until Ctrl+C or SIGTERM; the exit code (0 after a normal stop).
+    ``notes``: lines printed after the URL line (the token that was made, for one).
 
     With ``exit_with_stdin`` the engine also stops when its standard input reaches end of
     file: a parent that starts it as a child keeps that pipe open, so the engine goes away
     with the parent even when the parent is killed and could not stop it."""
+    raise_open_file_limit()  # before the connection cap is set from it
     try:
         sock = listen(host, port)
     except OSError as exc:
@@ -300,7 +349,8 @@ def serve(
             file=sys.stderr,
         )
         return 1
-    server = _AnnouncingServer(uvicorn_config(create_app(token=token)), engine_url(sock))
+    app = create_app(token=token, guards=guards, bound_host=host)
+    server = _AnnouncingServer(uvicorn_config(app), engine_url(sock), notes)
     if exit_with_stdin:
         threading.Thread(target=_stop_at_eof, args=(server,), daemon=True).start()
     quiet_term = threading.current_thread() is threading.main_thread()

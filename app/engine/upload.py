@@ -1,14 +1,18 @@
 """Reading a multipart/form-data request body as it streams in, with limits.
 
 A huge upload is refused as early as possible: at once when its Content-Length is over the
-limit, else as soon as the bytes counted so far (of the body, or of one file) pass it. Files
-are kept in memory, each at most the schema's file limit (50 MB), and the whole body at most
-one file per image slot plus the mask.
+limit, else as soon as the bytes counted so far (of the body, or of one file) pass it. Each
+file may be at most the schema's file limit (50 MB), and the whole body at most one file per
+image slot plus the mask. A file is kept in memory up to ``spool_bytes``; beyond that it
+goes to a temporary file (deleted when the upload is closed), so uploads that are still
+arriving, or waiting for their turn, hold little memory.
 """
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass, field
+from typing import IO
 
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -17,6 +21,7 @@ from starlette.requests import Request
 from app.core.imageio import human_bytes
 from app.core.schema import Schema
 from app.engine.errors import EngineError
+from app.engine.strict import ascii_int
 
 _MiB = 1024 * 1024
 
@@ -28,6 +33,7 @@ class Limits:
     max_text_bytes: int = 256 * 1024  # a 32,000-character prompt is at most 128 KB of UTF-8
     max_files: int = 18  # 16 images and a mask, and one more so that too many is reported
     max_texts: int = 64
+    spool_bytes: int = 1 * _MiB  # a file part larger than this waits in a temporary file
 
     @classmethod
     def for_schema(cls, schema: Schema) -> Limits:
@@ -41,16 +47,30 @@ class Limits:
 
 @dataclass(frozen=True)
 class FilePart:
+    """A file of the upload. ``data`` reads it whole (from memory or its temporary file):
+    read it when it is needed, in the work that needs it."""
+
     field: str
     filename: str
     content_type: str
-    data: bytes
+    spool: IO[bytes]
+    size: int
+
+    @property
+    def data(self) -> bytes:
+        self.spool.seek(0)
+        return self.spool.read()
 
 
 @dataclass
 class Upload:
     texts: list[tuple[str, str]] = field(default_factory=list)
     files: list[FilePart] = field(default_factory=list)
+
+    def close(self) -> None:
+        """Forget the files (a temporary file is deleted)."""
+        for part in self.files:
+            part.spool.close()
 
 
 def too_large(
@@ -70,9 +90,9 @@ async def read_upload(request: Request, limits: Limits) -> Upload:
             "parts and the images as file parts.",
             code="invalid_content_type",
         )
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limits.max_request_bytes:
-        raise too_large(_body_message(int(declared), limits))
+    declared = declared_length(request.headers.get("content-length"))
+    if declared is not None and declared > limits.max_request_bytes:
+        raise too_large(_body_message(declared, limits))
     reader = _PartReader(limits)
     parser = MultipartParser(boundary, reader.callbacks())
     received = 0
@@ -83,20 +103,29 @@ async def read_upload(request: Request, limits: Limits) -> Upload:
                 raise too_large(_body_message(received, limits, so_far=True))
             parser.write(chunk)
         parser.finalize()
+        if not reader.complete:
+            raise EngineError(
+                400,
+                "The multipart body ended early; send the whole request again.",
+                code="invalid_multipart",
+            )
     except FormParserError:
+        reader.upload.close()
         raise EngineError(
             400,
             "The multipart body is malformed (a part or the closing boundary is broken); "
             "send it again.",
             code="invalid_multipart",
         ) from None
-    if not reader.complete:
-        raise EngineError(
-            400,
-            "The multipart body ended early; send the whole request again.",
-            code="invalid_multipart",
-        )
+    except BaseException:  # refused, timed out or left: nothing of it is kept
+        reader.abandon()
+        raise
     return reader.upload
+
+
+def declared_length(header: str | None) -> int | None:
+    """A Content-Length header's value; None when absent or not plain ASCII digits."""
+    return None if header is None else ascii_int(header, signed=False)
 
 
 def _body_message(size: int, limits: Limits, *, so_far: bool = False) -> str:
@@ -119,7 +148,9 @@ class _PartReader:
         self._header_value = b""
         self._name = ""
         self._filename: str | None = None
-        self._data = bytearray()
+        self._data = bytearray()  # a text part
+        self._spool: IO[bytes] | None = None  # a file part
+        self._size = 0
 
     def callbacks(self) -> dict:
         return {
@@ -133,9 +164,15 @@ class _PartReader:
             "on_end": self._end,
         }
 
+    def abandon(self) -> None:
+        self.upload.close()
+        if self._spool is not None:
+            self._spool.close()
+
     def _begin(self) -> None:
         self._headers = {}
         self._data = bytearray()
+        self._size = 0
 
     def _header_field(self, data: bytes, start: int, end: int) -> None:
         self._header_name += data[start:end]
@@ -175,10 +212,18 @@ class _PartReader:
                 "fields of the image-edit request.",
                 code="too_many_fields",
             )
+        if self._filename is not None:
+            self._spool = tempfile.SpooledTemporaryFile(  # noqa: SIM115 (closed by Upload.close)
+                max_size=self.limits.spool_bytes, prefix="retouch-engine-upload-"
+            )
 
     def _part_data(self, data: bytes, start: int, end: int) -> None:
-        self._data += data[start:end]
-        if self._filename is not None and len(self._data) > self.limits.max_file_bytes:
+        if self._spool is not None:
+            self._spool.write(data[start:end])
+            self._size += end - start
+        else:
+            self._data += data[start:end]
+        if self._filename is not None and self._size > self.limits.max_file_bytes:
             raise too_large(
                 f"{self._filename or self._name}: the file is over the "
                 f"{human_bytes(self.limits.max_file_bytes)} limit; save it smaller or as "
@@ -199,14 +244,17 @@ class _PartReader:
             self.upload.texts.append((self._name, self._data.decode("utf-8", "replace")))
             return
         content_type, _ = parse_options_header(self._headers.get(b"content-type", b""))
+        assert self._spool is not None
         self.upload.files.append(
             FilePart(
                 field=self._name,
                 filename=self._filename,
                 content_type=content_type.decode("latin-1").lower(),
-                data=bytes(self._data),
+                spool=self._spool,
+                size=self._size,
             )
         )
+        self._spool = None
 
     def _end(self) -> None:
         self.complete = True

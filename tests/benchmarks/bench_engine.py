@@ -11,9 +11,19 @@ For a 1024x1024 photo with 10% masked and a 3840x2160 photo with 5% masked:
   is pure plumbing: upload, PNG decode, PNG encode, base64, JSON), and one with n=10 divided
   by 10 against the mean cv2.inpaint time of the variants;
 - fill quality: the mean and median error against the clean photo in 16 elliptical holes
-  (4 sample photos, 4 seeded holes each), per variant.
+  (4 sample photos, 4 seeded holes each), per variant;
+- texture (``texture_cases.py`` defines the holes and the measures): the texture ratio and
+  the PSNR in the hole for cv2.inpaint (Telea, radius 3), the previous default (the pyramid
+  Navier-Stokes fill) and the default (PatchMatch) on 28 seeded holes in the sample photos
+  at their own size (strokes of 2, 5 and 15 %, two objects), plus the spoon on the coffee
+  photo; a montage of each case goes to results/texture/;
+- the default fill as a designer meets it, through HTTP on an engine started as the editor
+  starts it (``python -m app serve``): the whole n=1 request and the first partial image of
+  a stream, at 1024x1024 and 3840x2160 with 5 % stroke holes, against cv2.inpaint (Telea)
+  on the same input in this process; and how long the engine keeps working after a
+  streaming client disconnects (its CPU time, sampled every 5 ms).
 
-Prints a table and writes JSON to tests/benchmarks/results/.
+Prints tables and writes JSON to tests/benchmarks/results/.
 """
 
 from __future__ import annotations
@@ -23,7 +33,6 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -33,6 +42,9 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+
+import texture_cases as tc  # noqa: E402  (a sibling module: this folder is on sys.path)
+from engine_timing import api_mask, best, serve_engine, texture_speed  # noqa: E402
 
 from app.core.providers import LOCAL_VARIANT_HEADER  # noqa: E402
 from app.engine import codec  # noqa: E402
@@ -61,27 +73,12 @@ def scene(width: int, height: int, fraction: float) -> tuple[np.ndarray, np.ndar
     return image, mask > 0
 
 
-def best(action: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - started)
-    return min(times)
-
-
 def baseline_call(fill: Fill) -> tuple[Method, int]:
     """The cv2.inpaint method and radius a fill is compared with: its own, or Telea radius 3
     for a fill that has no OpenCV counterpart."""
     if isinstance(fill, DirectFill | PyramidFill):
         return fill.method, fill.radius
     return Method.TELEA, 3
-
-
-def api_mask(hole: np.ndarray) -> bytes:
-    rgba = np.zeros((*hole.shape, 4), np.uint8)
-    rgba[..., 3] = np.where(hole, 0, 255)
-    return encode(Image.fromarray(rgba, "RGBA"), "PNG")
 
 
 def run_case(width: int, height: int, fraction: float, url: str) -> dict[str, object]:
@@ -168,13 +165,7 @@ def quality() -> dict[str, dict[str, float]]:
         height, width = clean.shape[:2]
         for _ in range(4):
             hole = np.zeros((height, width), np.uint8)
-            radius = int(min(height, width) * rng.uniform(0.04, 0.12))
-            centre = (
-                int(rng.integers(radius + 10, width - radius - 10)),
-                int(rng.integers(radius + 10, height - radius - 10)),
-            )
-            angle = float(rng.uniform(0, 180))
-            cv2.ellipse(hole, centre, (radius, int(radius * 0.7)), angle, 0, 360, 1, -1)
+            tc.ellipse(hole, rng, 0.04, 0.12)
             inside = hole > 0
             for v in VARIANTS:
                 out = v.fill.apply(clean, inside)
@@ -184,6 +175,55 @@ def quality() -> dict[str, dict[str, float]]:
         name: {"mean": statistics.mean(e), "median": statistics.median(e)}
         for name, e in errors.items()
     }
+
+
+TEXTURE_FILLS = {
+    "cv2.inpaint telea": lambda image, hole: cv2.inpaint(
+        image, hole.astype(np.uint8), 3, cv2.INPAINT_TELEA
+    ),
+    "previous default": PyramidFill("pyramid-navier-stokes", Method.NS, 3).apply,
+    "default (patchmatch)": VARIANTS[0].fill.apply,
+}
+
+
+def texture_quality() -> dict[str, object]:
+    """Texture ratio and PSNR in the hole per fill and case; montages in results/texture/."""
+    folder = RESULTS / "texture"
+    folder.mkdir(parents=True, exist_ok=True)
+    rows: list[dict[str, object]] = []
+    for name, kind, clean, hole in tc.cases():
+        row: dict[str, object] = {"photo": name, "hole": kind, "share": float(hole.mean())}
+        pictures = [tc.painted(clean, hole)]
+        for label, fill in TEXTURE_FILLS.items():
+            started = time.perf_counter()
+            filled = fill(clean, hole)
+            row[label] = {
+                "texture": tc.texture_ratio(filled, clean, hole),
+                "psnr": tc.psnr(filled, clean, hole),
+                "seconds": time.perf_counter() - started,
+            }
+            pictures.append(filled)
+        rows.append(row)
+        image = tc.montage([[*pictures, clean]], ["hole", *TEXTURE_FILLS, "photo"])
+        stem = f"{Path(name).stem}-{kind.replace(' ', '').replace('%', 'pc').replace('#', '-')}"
+        Image.fromarray(image).save(folder / f"{stem}.png")
+    clean = tc.photo("coffee.png")
+    hole = tc.spoon()
+    spoon = {label: tc.detail(fill(clean, hole), hole) for label, fill in TEXTURE_FILLS.items()}
+    spoon["photo (the spoon itself)"] = tc.detail(clean, hole)
+    means = {
+        label: {
+            "texture": statistics.mean(r[label]["texture"] for r in rows),
+            "psnr": statistics.mean(r[label]["psnr"] for r in rows),
+        }
+        for label in TEXTURE_FILLS
+    }
+    print(f"\ntexture in {len(rows)} seeded holes of the sample photos (their own size)")
+    print(f"{'fill':<24}{'texture ratio':>15}{'PSNR in hole':>15}{'spoon detail':>14}")
+    for label, mean in means.items():
+        print(f"{label:<24}{mean['texture']:>15.2f}{mean['psnr']:>13.2f}dB{spoon[label]:>14.2f}")
+    print(f"montages in {folder.relative_to(ROOT)}")
+    return {"cases": rows, "means": means, "spoon_detail": spoon}
 
 
 def main() -> int:
@@ -207,6 +247,9 @@ def main() -> int:
     print("\nfill error in 16 holes of 4 photos (0-255)   mean  median")
     for name, q in report["quality"].items():
         print(f"{name:<44}{q['mean']:>6.2f}{q['median']:>8.2f}")
+    report["texture"] = texture_quality()
+    with serve_engine() as (url, pid):
+        report["texture_speed"] = texture_speed(url, pid)
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"bench_engine-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps(report, indent=2))

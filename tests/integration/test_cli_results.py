@@ -182,3 +182,29 @@ def test_extra_partials_are_ignored_with_a_warning_and_never_written(
     (warning,) = [e for e in events if e["event"] == "warning"]
     assert warning["code"] and warning["message"]
     assert len(list(out.iterdir())) == 2  # one partial, one final
+
+
+# --- the local engine's token (issue 15) ----------------------------------------------------
+
+
+def test_the_engines_token_is_sent_to_a_loopback_engine_and_never_an_openai_key(
+    capsys, monkeypatch, tmp_path: Path, photo: Path
+) -> None:
+    from tests.support.engine import running_engine
+
+    mask = images.write(tmp_path / "mask.png", images.mask_bytes(64, 48, (10, 10, 20, 20)))
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-openai-must-not-go-to-the-engine")
+    monkeypatch.setenv("RETOUCH_ENGINE_TOKEN", "engine-secret-7")
+    with running_engine(token="engine-secret-7") as url:
+        code, events, _, _ = edit(
+            capsys, "--base-url", url, "--image", str(photo), "--mask", str(mask),
+            "--prompt", "x", "--out", str(tmp_path / "out"), "--json", "--no-history",
+        )  # fmt: skip
+        assert code == 0, events
+        monkeypatch.delenv("RETOUCH_ENGINE_TOKEN")  # now OPENAI_API_KEY is all there is
+        code, events, _, _ = edit(
+            capsys, "--base-url", url, "--image", str(photo), "--mask", str(mask),
+            "--prompt", "x", "--out", str(tmp_path / "out"), "--json", "--no-history",
+        )  # fmt: skip
+    assert code == 3 and events[-1]["status"] == 401
+    assert "OPENAI_API_KEY" in events[-1]["message"]

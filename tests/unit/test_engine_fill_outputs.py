@@ -103,6 +103,8 @@ def retouch_digests(chosen: Variant) -> list[str]:
 
 
 FILL_DIGESTS: dict[str, str] = {
+    # Recorded when PatchMatch became variant 0 (issue 17), with pypatchmatch 2.2.0.
+    "patchmatch": "cb1697ae 29c3afcf fa0e40e6 36b6b167 5d7ba0c2 43eaae9d",
     "pyramid-navier-stokes": "482807e8 4ec8c33f 4945f89c 27fae074 44d4492c 195d2297",
     "pyramid-telea": "d7748007 f0c847e9 0c41c926 bfdc1a69 be30df34 d6d01883",
     "navier-stokes": "d05ed5c5 1444d59b 3b6a3b47 3ea451de 44d4492c 61a7d13b",
@@ -111,19 +113,20 @@ FILL_DIGESTS: dict[str, str] = {
     "telea-r5": "bcf68e2d c3967f54 e94a860a d038ece3 3b1dc8cc ca4c592d",
     "navier-stokes-r5": "f35f0f91 f7e7c4e2 30860f75 727190c0 44d4492c a4c0be82",
     "pyramid-telea-r6": "efd98558 dbe4e422 5dcd6c96 ae5d74f0 b7ce77ed d408ac92",
-    "pyramid-navier-stokes-r6": "90f8892f fc0d59c3 1445dd8b 13f49dc4 44d4492c 429c50ee",
     "membrane-soft": "fc0085b8 512a5047 da41a54e 8d40348b 5efb2dcf 4d21064c",
 }
 RETOUCH_DIGESTS: dict[str, str] = {
-    "pyramid-navier-stokes": "22408e10 caaca58d",
-    "pyramid-telea": "3af1bd55 9762984c",
-    "navier-stokes": "b7683fa4 7a7c3c7d",
-    "membrane": "5a567a3f 99ef1e7e",
-    "telea": "5001d6e7 68cd6690",
-    "telea-r5": "b92a4c01 9cc621b6",
-    "navier-stokes-r5": "ecd05bad 3984016f",
-    "pyramid-telea-r6": "6bce4f9a 4eea9346",
-    "pyramid-navier-stokes-r6": "af40e666 50c058b7",
+    # Each variant index keeps its no-mask retouch; the names moved down one row when
+    # PatchMatch became variant 0 (issue 17).
+    "patchmatch": "22408e10 caaca58d",
+    "pyramid-navier-stokes": "3af1bd55 9762984c",
+    "pyramid-telea": "b7683fa4 7a7c3c7d",
+    "navier-stokes": "5a567a3f 99ef1e7e",
+    "membrane": "5001d6e7 68cd6690",
+    "telea": "b92a4c01 9cc621b6",
+    "telea-r5": "ecd05bad 3984016f",
+    "navier-stokes-r5": "6bce4f9a 4eea9346",
+    "pyramid-telea-r6": "af40e666 50c058b7",
     "membrane-soft": "a087c11c 955ae7bf",
 }
 

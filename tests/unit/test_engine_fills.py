@@ -11,6 +11,7 @@ import pytest
 from app.engine.fills.base import MIN_CONTEXT, Fill
 from app.engine.fills.direct import DirectFill, Method
 from app.engine.fills.membrane import MembraneFill
+from app.engine.fills.patchmatch import PatchMatchFill
 from app.engine.fills.pyramid import PyramidFill
 from app.engine.variants import VARIANTS, variant
 
@@ -78,5 +79,6 @@ def test_the_variant_table_is_one_row_per_fill_object() -> None:
     assert all(isinstance(v.fill, Fill) for v in VARIANTS)
     assert [v.name for v in VARIANTS] == [v.fill.name for v in VARIANTS]
     assert len({v.name for v in VARIANTS}) == len(VARIANTS) == 10
-    assert {type(v.fill) for v in VARIANTS} == {DirectFill, PyramidFill, MembraneFill}
+    kinds = {DirectFill, PyramidFill, MembraneFill, PatchMatchFill}
+    assert {type(v.fill) for v in VARIANTS} == kinds
     assert all(variant(i) is VARIANTS[i] for i in range(len(VARIANTS)))

@@ -112,7 +112,7 @@ def test_client_defaults_are_the_documented_ones() -> None:
 
 def test_retouch_edit_defaults_and_settable_timeouts(schema) -> None:
     args = build_parser(schema).parse_args(["edit", "--image", "a.png", "--prompt", "x"])
-    assert args.api_key_env == "OPENAI_API_KEY"
+    assert args.api_key_env is None  # OPENAI_API_KEY, or the engine's token on loopback
     assert (args.connect_timeout, args.read_timeout) == (5.0, 600.0)
     args = build_parser(schema).parse_args(
         ["edit", "--image", "a.png", "--prompt", "x", "--connect-timeout", "2",

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.engine.cancel import Cancel
 from app.engine.fills.levels import resize
 
 HOLE_BELOW_ALPHA = 128
@@ -44,6 +45,11 @@ class Fill(ABC):
         """Pixels of surroundings the fill needs around the hole's bounding box."""
         return MIN_CONTEXT
 
+    def margin(self, hole: np.ndarray) -> int:
+        """The surroundings this hole gets (by default ``context``; a fill that copies
+        texture from around a large hole asks for more)."""
+        return self.context
+
     @abstractmethod
     def window_stages(
         self, image: np.ndarray, hole: np.ndarray, scales: tuple[int, ...]
@@ -53,22 +59,38 @@ class Fill(ABC):
         and ``hole`` (HxW bool, neither empty nor full) are a window around the hole; only
         the hole's pixels of a result are used."""
 
+    def window_stages_until(
+        self, image: np.ndarray, hole: np.ndarray, scales: tuple[int, ...], cancel: Cancel
+    ) -> Iterator[tuple[int, np.ndarray]]:
+        """``window_stages``, stopped by raising Cancelled when ``cancel`` is set. By default
+        between stages; a fill whose stages are long overrides this and checks within them."""
+        for stage in self.window_stages(image, hole, scales):
+            yield stage
+            cancel.check()
+
     def stages(
-        self, image: np.ndarray, hole: np.ndarray, scales: Sequence[int] = ()
+        self,
+        image: np.ndarray,
+        hole: np.ndarray,
+        scales: Sequence[int] = (),
+        cancel: Cancel | None = None,
     ) -> Iterator[np.ndarray]:
         """Yield the image with its hole filled: first at each coarse scale in ``scales``
         (upsampled and composited), then at full resolution. ``image`` is HxW or HxWxC uint8
         (any channel count), ``hole`` HxW bool. Pixels outside the hole are returned
         unchanged, bit for bit. Each ``next()`` does one stage's work, so a caller can stop
-        between them."""
+        between them; once ``cancel`` is set the work stops soon (raising Cancelled)."""
         if not hole.any():
             for _ in (*scales, 1):
                 yield image.copy()
             return
         if hole.all():
             raise ValueError("the hole covers the whole image: nothing to fill it from")
-        window = _window(hole, self.context)
-        for _, filled in self.window_stages(image[window], hole[window], tuple(scales)):
+        window = _window(hole, self.margin(hole))
+        stages = self.window_stages_until(
+            image[window], hole[window], tuple(scales), cancel or Cancel()
+        )
+        for _, filled in stages:
             yield _composite(image, hole, window, filled)
 
     def apply(self, image: np.ndarray, hole: np.ndarray) -> np.ndarray:
