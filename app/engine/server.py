@@ -7,6 +7,7 @@ engine") for what it does and does not do.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
@@ -178,16 +179,31 @@ class _Endpoints:
         return await self._json(request, edit, created)
 
     async def _json(self, request: Request, edit: Edit, created: int) -> Response:
+        # The work and a watch for the client leaving race: a client that leaves stops the
+        # work at once (PatchMatch's child is killed), not at the next keep-alive tick.
+        work = asyncio.ensure_future(self._collect(edit))
+        gone = asyncio.ensure_future(_until_disconnect(request))
+        try:
+            await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)
+            if not work.done():
+                work.cancel()
+                await asyncio.gather(work, return_exceptions=True)
+                return Response(status_code=400)  # nobody is there to read it
+            images = work.result()
+        finally:
+            gone.cancel()
+            await asyncio.gather(gone, return_exceptions=True)
+        body = await self.runner.call(_response_body, edit, created, images)
+        return Response(body, media_type="application/json")
+
+    async def _collect(self, edit: Edit) -> list[bytes]:
         images: list[bytes] = []
         steps = [map(_b64, events) for events in edit_events(edit)]
         async with aclosing(self.runner.iterate(steps, ahead=self.runner.threads)) as items:
             async for item in items:
-                if await request.is_disconnected():
-                    return Response(status_code=400)  # stop working for a client that left
                 if item is not None:
                     images.append(item)
-        body = await self.runner.call(_response_body, edit, created, images)
-        return Response(body, media_type="application/json")
+        return images
 
     async def _event_stream(
         self, edit: Edit, created: int, request_id: str
@@ -201,6 +217,13 @@ class _Endpoints:
                 log.exception("request %s failed during its stream", request_id)
                 info = failure(request_id).info
                 yield _sse_line(ERROR_TYPE, {"type": ERROR_TYPE, **info.to_json()})
+
+
+async def _until_disconnect(request: Request) -> None:
+    """Return when the client closes its connection (the body is read by now, so the next
+    message can only be the disconnect)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def _first_variant(header: str | None) -> int:
