@@ -4,9 +4,8 @@ A long call into C (PatchMatch's layout of a hole) cannot be interrupted from a 
 the engine must stop working within a fraction of a second of its client leaving. Such work
 runs in a child process instead: the worker thread that wants its results waits for them in
 short slices, checking the request's :class:`~app.engine.cancel.Cancel`, and kills the
-child when it is set. A child also keeps the engine's memory settings (large blocks from
-mmap, for the engine's own sake) away from work that allocates many large temporaries, and
-its memory goes back to the system when it ends.
+child when it is set. A child also keeps the many large temporaries of that work out of
+the engine's own heap: its memory goes back to the system when it ends.
 
 Children are forked by multiprocessing's fork server (a clean process that has already
 imported the modules named in ``preload``), which costs a few milliseconds per child once
