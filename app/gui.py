@@ -140,6 +140,8 @@ def build_editor(*, schema: Schema | None = None, start_engine: bool = True) -> 
     editor = Editor(window, session, settings, engine, recovery)
     recovery.restored.connect(editor.mark_restored)
     window.settings_requested.connect(lambda: _open_settings(editor))
+    for notice in settings.notices:  # a damaged settings file is said, never fatal
+        runner.report_text(notice)
     if engine is not None:
         engine.start()
     return editor

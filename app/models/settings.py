@@ -94,6 +94,8 @@ class Settings(QObject):
         super().__init__(parent)
         self._store = store
         self._schema = schema
+        self.notices: list[str] = []
+        """What was wrong in the settings file and was ignored (said once, at start)."""
 
     def get(self, setting: Setting[T]) -> T:
         raw = self._store.value(setting.key)
@@ -121,14 +123,31 @@ class Settings(QObject):
     # providers ---------------------------------------------------------------------
 
     def providers(self) -> list[Provider]:
+        """The built-in providers and the designer's own. A damaged entry of the settings
+        file (not a list, not an object, missing its id) is dropped, said once in
+        ``notices``, never fatal."""
         builtins = list(builtin_providers(self._schema))
+        stored = self._json("providers/custom", [])
+        if not isinstance(stored, list):
+            self._notice("providers/custom is not a list of providers")
+            stored = []
         custom = []
-        for raw in self._json("providers/custom", []):
+        for raw in stored:
             try:
+                if not isinstance(raw, dict):
+                    raise TypeError("not an object")
                 custom.append(Provider.from_json(raw))
-            except (KeyError, TypeError, ValueError):
-                continue  # a damaged entry is dropped, not fatal
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                self._notice(f"a custom provider was dropped ({exc or type(exc).__name__})")
         return builtins + [p for p in custom if p.kind == "custom"]
+
+    def _notice(self, what: str) -> None:
+        text = (
+            f"The settings file has a damaged entry: {what}. It is ignored; Settings ▸ "
+            f"Providers saves a good one ({self._store.fileName()})."
+        )
+        if text not in self.notices:
+            self.notices.append(text)
 
     def set_custom_providers(self, providers: list[Provider]) -> None:
         self._set_json("providers/custom", [p.to_json() for p in providers if p.kind == "custom"])
@@ -144,7 +163,9 @@ class Settings(QObject):
 
     def presets(self) -> dict[str, dict[str, Any]]:
         value = self._json("presets", {})
-        return value if isinstance(value, dict) else {}
+        if not isinstance(value, dict):
+            return {}
+        return {str(k): v for k, v in value.items() if isinstance(v, dict)}
 
     def save_preset(self, name: str, values: dict[str, Any]) -> None:
         self._set_json("presets", {**self.presets(), name: values})

@@ -110,7 +110,22 @@ async def burst(url: str, pid: int, count: int, parts: list, runs: int) -> list[
                     reply = await http.post("/v1/images/edits", data={"prompt": "x"}, files=parts)
                     return reply.status_code
 
+                async def watch_health(done: asyncio.Event) -> list[float]:
+                    # /health on its own connection every 50 ms while the burst runs
+                    waits = []
+                    async with httpx.AsyncClient(base_url=url, timeout=30) as probe:
+                        while not done.is_set():
+                            asked = time.perf_counter()
+                            await probe.get("/health")
+                            waits.append(time.perf_counter() - asked)
+                            await asyncio.sleep(0.05)
+                    return waits
+
+                done = asyncio.Event()
+                watcher = asyncio.ensure_future(watch_health(done))
                 codes = await asyncio.gather(*(one() for _ in range(count)))
+                done.set()
+                health_waits = await watcher
             seconds = time.perf_counter() - started
             await settle(http)
             rows.append(
@@ -124,6 +139,8 @@ async def burst(url: str, pid: int, count: int, parts: list, runs: int) -> list[
                     "rss_before": before,
                     "rss_peak": sampler.peak,
                     "rss_after": rss(pid),
+                    "health_worst_s": round(max(health_waits, default=0.0), 3),
+                    "health_checks": len(health_waits),
                 }
             )
     return rows
@@ -221,12 +238,12 @@ def main() -> None:
         process.wait(20)
     print(f"engine burst: {args.burst} edits of {args.size} at once {args.engine_args}")
     print(f"{'run':>4} {'200':>5} {'429':>5} {'other':>5} {'s':>7} "
-          f"{'RSS before':>12} {'peak':>12} {'after':>12}")  # fmt: skip
+          f"{'RSS before':>12} {'peak':>12} {'after':>12} {'/health worst':>14}")  # fmt: skip
     for row in bursts:
         print(
             f"{row['run']:>4} {row['ok']:>5} {row['refused_429']:>5} {row['other']:>5} "
             f"{row['seconds']:>7} {mib(row['rss_before']):>12} {mib(row['rss_peak']):>12} "
-            f"{mib(row['rss_after']):>12}"
+            f"{mib(row['rss_after']):>12} {row['health_worst_s'] * 1000:>11.0f} ms"
         )
     if held:
         print(

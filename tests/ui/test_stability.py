@@ -182,3 +182,34 @@ def test_a_late_check_of_an_older_picture_does_not_replace_a_newer_one(
 
     assert qt_loop.run(scenario()) == [[], []]
     assert model.paths == [newer] and firsts == [str(newer)]
+
+
+@pytest.mark.parametrize(
+    "stored",
+    ['"just text"', "42", '["a", 3, null]', '[{"name": "no id"}]', "{not json"],
+)
+def test_a_damaged_providers_entry_never_stops_the_editor(
+    qapp, qt_loop, tmp_path, monkeypatch, stored: str
+) -> None:
+    """Issue 15: a hand-edited settings.ini with providers/custom not a list of objects."""
+    from PySide6.QtCore import QSettings
+
+    from tests.support.editor import close_editor, shown_editor
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("RETOUCH_HOME", str(home))
+    home.mkdir()
+    store = QSettings(str(home / "settings.ini"), QSettings.Format.IniFormat)
+    store.setValue("providers/custom", stored)
+    store.setValue("presets", '{"good": {"n": 2}, "bad": 7}')
+    store.sync()
+    made = shown_editor(start_engine=False)
+    try:
+        names = [p.name for p in made.settings.providers()]
+        assert names[:2] == ["Local engine (offline)", "OpenAI"]
+        assert made.settings.presets() == {"good": {"n": 2}}
+        if stored != "{not json":  # unreadable JSON is simply no entry
+            assert not made.window.error_bar.isHidden()
+            assert "settings file has a damaged entry" in made.window.error_bar.message.text()
+    finally:
+        close_editor(qt_loop, made)
