@@ -45,10 +45,16 @@ class ResultWriter:
     def write(self, event: ImageEvent) -> Path:
         prefix = f"retouch-{self.stamp}-{self.run}-"
         name = result_name(event, len(self.written) + 1, prefix=prefix)
-        if not self.folder.is_dir():  # removed mid-run: the images still to come are kept
-            self.folder.mkdir(parents=True, exist_ok=True)
-            self.recreated = bool(self.written)
-        path = write_new(self.folder / name, event.data)
+        for attempt in (1, 2):
+            if not self.folder.is_dir():  # removed mid-run: the images still to come are kept
+                self.folder.mkdir(parents=True, exist_ok=True)
+                self.recreated = self.recreated or bool(self.written) or attempt == 2
+            try:
+                path = write_new(self.folder / name, event.data)
+                break
+            except FileNotFoundError:  # the folder went away during this very write
+                if attempt == 2 or self.folder.is_dir():
+                    raise
         self.written.append(path)
         if isinstance(event, CompletedImage) and event.usage is not None:
             self.usage = self.usage + event.usage

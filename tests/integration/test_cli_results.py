@@ -117,7 +117,8 @@ class RemoveFolderMidStream(fs.Reply):
         await conn.head(200, {"Content-Type": "text/event-stream", "Connection": "close"})
         await conn.write(fs.partial(images.png_bytes(16, 12)).encode("\n"))
         for _ in range(400):
-            if self.folder.is_dir() and any(self.folder.glob("*partial0*")):
+            written = list(self.folder.glob("*partial0*")) if self.folder.is_dir() else []
+            if written and all(path.stat().st_size > 0 for path in written):
                 break
             await asyncio.sleep(0.025)
         shutil.rmtree(self.folder)
@@ -208,3 +209,27 @@ def test_the_engines_token_is_sent_to_a_loopback_engine_and_never_an_openai_key(
         )  # fmt: skip
     assert code == 3 and events[-1]["status"] == 401
     assert "OPENAI_API_KEY" in events[-1]["message"]
+
+
+def test_a_folder_removed_during_a_write_is_made_again_and_the_image_kept(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """The folder vanishes between the check and the write (someone's rm -r at that very
+    moment): the writer makes it again once and writes the image."""
+    import app.cli_report as cli_report
+
+    folder = tmp_path / "out"
+    folder.mkdir()
+    real_write_new, calls = cli_report.write_new, []
+
+    def removed_first(path: Path, data: bytes) -> Path:
+        calls.append(path)
+        if len(calls) == 1:
+            shutil.rmtree(folder)
+        return real_write_new(path, data)
+
+    monkeypatch.setattr(cli_report, "write_new", removed_first)
+    writer = ResultWriter(folder)
+    path = writer.write(final(images.png_bytes(8, 8)))
+    assert path.exists() and path.parent == folder and len(calls) == 2
+    assert writer.recreated
