@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from PySide6.QtGui import QImage
 from app.client import ClientConfig, ImageEditClient, prepare
 from app.client.errors import user_error
 from app.core.errors import ErrorKind, UserError
-from app.core.events import CompletedImage, ImageEvent, PartialImage
+from app.core.events import CompletedImage, ImageEvent, JobWarning, PartialImage
 from app.core.imageio import ImageFileError, write_atomic, write_new
 from app.core.limits import open_pixel_limit
 from app.core.naming import result_name
@@ -217,13 +218,17 @@ class JobsModel(QObject):
         if task is not None:
             await asyncio.gather(task, return_exceptions=True)
 
+    def _warn(self, job_id: str, warning: JobWarning) -> None:
+        """Something the client worked around (extra images ignored): said, not failed."""
+        self.job_warning.emit(job_id, warning.message)
+
     async def _run(self, job: Job) -> None:
         display = _LatestOnly()
         try:
             await asyncio.to_thread(self._prepare_folder, job)
             config = self._config_for(job.provider)
             await prepare()  # the client's TLS set-up, in a worker thread (once)
-            warn = lambda warning: self.job_warning.emit(job.id, warning.message)  # noqa: E731
+            warn = partial(self._warn, job.id)
             async with ImageEditClient(config, self._schema, on_warning=warn) as client:
                 events = client.variants(job.request, split_streams=job.split_streams)
                 async for event in events:

@@ -113,20 +113,24 @@ async def open_sample_and_paint(editor: Editor) -> None:
     QTest.keyClicks(window.prompt, "remove the spoon")
 
 
-def generate_sample(qt_loop, editor: Editor, *, n: int = 1, stream: bool = False) -> str:
-    """On the local engine: open the sample, paint, type a prompt, set ``n`` (and streaming
-    with 2 partials), click Generate and wait for the job to finish; its id."""
+def generate_sample(
+    qt_loop, editor: Editor, *, n: int = 1, stream: bool = False, partials: int = 2
+) -> str:
+    """On the provider in use (the local engine unless the test chose another): open the
+    sample, paint, type a prompt, set ``n`` (and streaming with ``partials`` partial
+    images), click Generate and wait for the job to finish; its id."""
     from tests.support.qtloop import next_signal
 
     window, jobs = editor.window, editor.session.jobs
 
     async def scenario() -> str:
-        await until(lambda: editor.engine.url is not None)
+        if editor.session.provider.kind == "local":
+            await until(lambda: editor.engine.url is not None)
         await open_sample_and_paint(editor)
         window.params.editors["n"].box.setValue(n)
         if stream:
             QTest.keyClick(window.params.editors["stream"].box, Qt.Key.Key_Space)
-            editor.session.params.set_value("partial_images", 2)
+            editor.session.params.set_value("partial_images", partials)
         await until(lambda: window.generate_panel.generate_button.isEnabled())
         finished = next_signal(jobs.job_finished)
         QTest.mouseClick(window.generate_panel.generate_button, Qt.MouseButton.LeftButton)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from app.core.providers import OPENAI_ID
 from app.gui import Editor
-from tests.support.editor import editor, use_provider  # noqa: F401  (the fixture)
+from tests.support.editor import editor, generate_sample, use_provider  # noqa: F401
 
 
 def test_moderation_is_held_for_openai_and_sent_to_a_vendor(editor: Editor) -> None:  # noqa: F811
@@ -50,31 +50,16 @@ def test_a_server_flooding_partials_is_said_in_the_error_bar_and_the_job_ends(
     editor: Editor,  # noqa: F811
 ) -> None:
     """Issue 15: the client keeps what was asked for and the editor says what it ignored."""
-    from PySide6.QtCore import Qt
-    from PySide6.QtTest import QTest
-
     from tests.support import fault_server as fs
     from tests.support import images
-    from tests.support.editor import open_sample_and_paint, until
-    from tests.support.qtloop import next_signal
 
     window, session = editor.window, editor.session
     flood = [fs.partial(images.png_bytes(600, 400), i) for i in range(30)]
     reply = fs.sse([*flood, fs.completed(images.png_bytes(600, 400))])
 
-    async def run_job() -> str:
-        await open_sample_and_paint(editor)
-        QTest.keyClick(window.params.editors["stream"].box, Qt.Key.Key_Space)
-        session.params.set_value("partial_images", 1)
-        await until(lambda: window.generate_panel.generate_button.isEnabled())
-        finished = next_signal(session.jobs.job_finished)
-        QTest.mouseClick(window.generate_panel.generate_button, Qt.MouseButton.LeftButton)
-        job_id, _usage = await finished
-        return job_id
-
     with fs.serve(reply) as server:
         use_provider(editor, server.base_url)
-        job_id = qt_loop.run(run_job(), timeout=60)
+        job_id = generate_sample(qt_loop, editor, stream=True, partials=1)
     job = session.jobs.jobs[job_id]
     assert len(job.files) == 2  # one partial and the final, nothing more on disk
     assert not window.error_bar.isHidden()
@@ -88,32 +73,18 @@ def test_a_final_before_its_partial_stays_the_tiles_picture(
     """Issue 16: the final image may arrive before the partials; the gallery keeps the
     final (a late partial never replaces it) and the tile is usable."""
     from PIL import Image
-    from PySide6.QtCore import Qt
-    from PySide6.QtTest import QTest
 
     from tests.support import fault_server as fs
     from tests.support import images
-    from tests.support.editor import open_sample_and_paint, until
-    from tests.support.qtloop import next_signal
 
-    window, session = editor.window, editor.session
+    window = editor.window
     final = images.encode(Image.new("RGB", (600, 400), (20, 160, 40)))
     late = images.encode(Image.new("RGB", (600, 400), (200, 20, 20)))
     reply = fs.sse([fs.completed(final), fs.partial(late, 0)])
 
-    async def run_job() -> str:
-        await open_sample_and_paint(editor)
-        QTest.keyClick(window.params.editors["stream"].box, Qt.Key.Key_Space)
-        session.params.set_value("partial_images", 1)
-        await until(lambda: window.generate_panel.generate_button.isEnabled())
-        finished = next_signal(session.jobs.job_finished)
-        QTest.mouseClick(window.generate_panel.generate_button, Qt.MouseButton.LeftButton)
-        job_id, _usage = await finished
-        return job_id
-
     with fs.serve(reply) as server:
         use_provider(editor, server.base_url)
-        job_id = qt_loop.run(run_job(), timeout=60)
+        job_id = generate_sample(qt_loop, editor, stream=True, partials=1)
     tile = window.gallery.sections[job_id].tiles[0]
     assert tile.is_final and tile.buttons["use"].isEnabled()
     with Image.open(tile.path) as shown:
